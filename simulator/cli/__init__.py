@@ -1,0 +1,57 @@
+"""`ctvsim`: the command line. Each command lives in its own module and registers itself here.
+
+Exit codes: 0 success; 1 requests finally failed (send); 2 usage error (bad flag, broken
+profile); 3 a load-test threshold breached; 4 reconciliation found lost or misordered
+requests; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from simulator.errors import UsageError
+
+EXIT_OK = 0
+EXIT_FAILED_REQUESTS = 1
+EXIT_USAGE = 2
+EXIT_THRESHOLD = 3
+EXIT_RECONCILIATION = 4
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so every usage error takes one path."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from simulator.cli import _commands
+
+    parser = _Parser(
+        prog="ctvsim",
+        description="CTV device simulator and load-testing harness for AppsFlyer's "
+        "PC/Console/CTV S2S API.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    for register in _commands.REGISTRY:
+        register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args) or EXIT_OK)
+    except UsageError as error:
+        for line in str(error).splitlines() or ["invalid usage"]:
+            print(f"ctvsim: error: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ctvsim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

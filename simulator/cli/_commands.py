@@ -1,0 +1,12 @@
+"""The commands `ctvsim` offers: each module's `register(subparsers)` adds one or more.
+
+Command modules import heavy dependencies (locust, uvicorn) inside their `run` functions so
+that `ctvsim --help` and quick commands stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+REGISTRY: list[Callable[[Any], None]] = []

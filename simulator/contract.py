@@ -1,0 +1,479 @@
+"""The AppsFlyer PC/Console/CTV S2S events API as data: the single source of truth.
+
+Every pattern, length, enum and per-operation difference of ``CONTRACT.md`` is written here
+once. The generator's tests, the payload builder and the mock's validator all read these
+tables; nothing else re-types a rule. Each rule can also describe itself as JSON Schema so
+that the mock's ``/openapi.json`` is generated from the same data it validates with.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import orjson
+
+# --------------------------------------------------------------------------- hosts, paths
+
+PRODUCTION_BASE_URL: Final = "https://events.appsflyer.com/v1.0/s2s/"
+SANDBOX_BASE_URL: Final = "https://sandbox-events.appsflyer.com/v1.0/s2s/"
+S2S_PREFIX: Final = "/v1.0/s2s/"
+C2S_PREFIX: Final = "/v1.0/c2s/"
+
+FIRST_OPEN: Final = "first_open"
+SESSION: Final = "session"
+INAPP: Final = "inapp"
+OPERATIONS: Final = (FIRST_OPEN, SESSION, INAPP)
+C2S_OPERATIONS: Final = (SESSION, INAPP)
+
+PLATFORMS: Final = (
+    "roku", "smartcast", "tizen", "webos", "playstation", "vidaa", "steam",
+    "quest", "battlenet", "epic", "switch", "xbox", "nativepc", "vega",
+)
+S2S_ONLY_PLATFORMS: Final = frozenset({"vega"})
+
+APP_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9.\-]+")
+
+ID_TYPES: Final = (
+    "custom", "rida", "vida", "tifa", "lgudid", "vidaaid", "steamid", "epicid", "psid", "vegaid",
+)
+# The advertising id type each platform's SDK sends next to `custom`; platforms absent here
+# send `custom` only. Another ad id type on a platform is accepted but recorded as a warning.
+PLATFORM_AD_ID_TYPE: Final[Mapping[str, str]] = {
+    "roku": "rida", "smartcast": "vida", "tizen": "tifa", "webos": "lgudid",
+    "vidaa": "vidaaid", "vega": "vegaid", "playstation": "psid", "steam": "steamid",
+    "epic": "epicid",
+}
+
+REQUIRED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    FIRST_OPEN: ("device_ids", "ip"),
+    SESSION: ("ip", "device_model"),
+    INAPP: ("device_ids", "event_name", "ip"),
+}
+
+# Mock decisions (CONTRACT.md, "Decisions for the mock").
+MAX_BODY_BYTES: Final = 64 * 1024
+TIMESTAMP_WINDOW_MS: Final = 96 * 3600 * 1000
+
+STATUS_ACCEPTED: Final = 202
+STATUS_INVALID: Final = 400
+STATUS_UNAUTHORIZED: Final = 401
+STATUS_BLOCKED: Final = 403
+STATUS_SERVER_ERROR: Final = 500
+SUCCESS_STATUSES: Final = frozenset({200, 202})
+
+CURRENCIES: Final = frozenset(
+    """USD AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD
+    BTC BTN BWP BYN BZD CAD CDF CHF CLF CLP CNH CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP
+    ERN ETB EUR FJD FKP GBP GEL GGP GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS IMP INR
+    IQD IRR ISK JEP JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD
+    MDL MGA MKD MMK MNT MOP MRO MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN
+    PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLL SOS SRD SSP STD STN
+    SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX UYU UZS VEF VES VND VUV WST XAF XAG
+    XAU XCD XDR XOF XPD XPF XPT YER ZAR ZMW ZWL BYR""".split()
+)
+
+
+def relative_path(operation: str, platform: str, app_id: str) -> str:
+    """The path relative to a base URL; callers join it to the base, never to the host root."""
+    return f"{operation}/app/{platform}/{app_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    channel: str  # "s2s" or "c2s"
+    operation: str
+    platform: str
+    app_id: str
+
+
+def parse_path(path: str) -> Route | None:
+    """The route a request path names, or None when no public route has that path."""
+    for channel, prefix, operations in (
+        ("s2s", S2S_PREFIX, OPERATIONS),
+        ("c2s", C2S_PREFIX, C2S_OPERATIONS),
+    ):
+        if not path.startswith(prefix):
+            continue
+        parts = path[len(prefix):].split("/")
+        if len(parts) != 4 or parts[1] != "app" or parts[0] not in operations:
+            return None
+        operation, _, platform, app_id = parts
+        if platform not in PLATFORMS or not APP_ID_PATTERN.fullmatch(app_id):
+            return None
+        if channel == "c2s" and platform in S2S_ONLY_PLATFORMS:
+            return None
+        return Route(channel, operation, platform, app_id)
+    return None
+
+
+# --------------------------------------------------------------------------- findings
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule (or, as a warning, one soft finding) about one field."""
+
+    field: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass(slots=True)
+class Findings:
+    violations: list[Violation] = field(default_factory=list)
+    warnings: list[Violation] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "boolean", int: "integer", float: "number", str: "string",
+        list: "array", dict: "object", type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StringRule:
+    min_length: int = 1
+    max_length: int | None = None
+    pattern: str | None = None
+    enum: frozenset[str] | None = None
+    _regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        regex = re.compile(self.pattern) if self.pattern else None
+        object.__setattr__(self, "_regex", regex)
+
+    def check(self, name: str, value: Any, out: Findings) -> None:
+        if type(value) is not str:
+            out.violations.append(
+                Violation(name, "type", f"must be a string, got {_type_name(value)}")
+            )
+            return
+        if len(value) < self.min_length:
+            out.violations.append(Violation(
+                name, "min_length", f"must have at least {self.min_length} characters"
+            ))
+        elif self.max_length is not None and len(value) > self.max_length:
+            out.violations.append(Violation(
+                name, "max_length",
+                f"must have at most {self.max_length} characters, got {len(value)}",
+            ))
+        elif self._regex is not None and not self._regex.fullmatch(value):
+            out.violations.append(Violation(name, "pattern", f"must match {self.pattern}"))
+        elif self.enum is not None and value not in self.enum:
+            out.violations.append(Violation(name, "enum", f"{value!r} is not an allowed value"))
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "string", "minLength": self.min_length}
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
+        if self.pattern:
+            schema["pattern"] = self.pattern
+        if self.enum is not None:
+            schema["enum"] = sorted(self.enum)
+        return schema
+
+
+@dataclass(frozen=True, slots=True)
+class IntegerRule:
+    def check(self, name: str, value: Any, out: Findings) -> None:
+        if type(value) is not int:
+            out.violations.append(
+                Violation(name, "type", f"must be an integer, got {_type_name(value)}")
+            )
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "integer", "format": "int64"}
+
+
+@dataclass(frozen=True, slots=True)
+class BooleanRule:
+    def check(self, name: str, value: Any, out: Findings) -> None:
+        if type(value) is not bool:
+            out.violations.append(
+                Violation(name, "type", f"must be a boolean, got {_type_name(value)}")
+            )
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
+@dataclass(frozen=True, slots=True)
+class IpRule:
+    """Published as a 1-46 character string; "IPv4 only" is prose, so others only warn."""
+
+    text: StringRule = StringRule(1, 46)
+
+    def check(self, name: str, value: Any, out: Findings) -> None:
+        before = len(out.violations)
+        self.text.check(name, value, out)
+        if len(out.violations) == before and not is_ipv4(value):
+            out.warnings.append(Violation(name, "ipv4", f"{value!r} is not an IPv4 address"))
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.text.json_schema()
+
+
+def is_ipv4(value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+DEVICE_ID_VALUE_PATTERN: Final = r"^[A-Za-z0-9\-_]+$"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdsRule:
+    type_rule: StringRule = StringRule(0, enum=frozenset(ID_TYPES))
+    value_rule: StringRule = StringRule(1, pattern=DEVICE_ID_VALUE_PATTERN)
+
+    def check(self, name: str, value: Any, out: Findings) -> None:
+        if type(value) is not list:
+            out.violations.append(
+                Violation(name, "type", f"must be an array, got {_type_name(value)}")
+            )
+            return
+        for index, item in enumerate(value):
+            where = f"{name}[{index}]"
+            if type(item) is not dict:
+                out.violations.append(
+                    Violation(where, "type", f"must be an object, got {_type_name(item)}")
+                )
+                continue
+            for key, rule in (("type", self.type_rule), ("value", self.value_rule)):
+                if key not in item:
+                    out.violations.append(Violation(f"{where}.{key}", "required", "is required"))
+                else:
+                    rule.check(f"{where}.{key}", item[key], out)
+            for extra in item.keys() - {"type", "value"}:
+                out.warnings.append(Violation(f"{where}.{extra}", "unknown_field", "is not a known field"))
+
+    def json_schema(self) -> dict[str, Any]:
+        return {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "value"],
+                "properties": {
+                    "type": self.type_rule.json_schema(),
+                    "value": self.value_rule.json_schema(),
+                },
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SharingFilterRule:
+    """At least one non-empty partner id, or ``["all"]``; the prose's bare ``"all"`` too."""
+
+    def check(self, name: str, value: Any, out: Findings) -> None:
+        if value == "all":
+            return
+        if type(value) is not list:
+            out.violations.append(Violation(
+                name, "type", f'must be an array of strings or "all", got {_type_name(value)}'
+            ))
+        elif not value:
+            out.violations.append(Violation(name, "min_items", "must have at least one item"))
+        elif not all(type(item) is str and item for item in value):
+            out.violations.append(
+                Violation(name, "items", "every item must be a non-empty string")
+            )
+
+    def json_schema(self) -> dict[str, Any]:
+        array = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
+        return {"anyOf": [array, {"type": "string", "enum": ["all"]}]}
+
+
+@dataclass(frozen=True, slots=True)
+class EventParametersRule:
+    currency: StringRule = StringRule(enum=CURRENCIES)
+
+    def check(self, name: str, value: Any, out: Findings) -> None:
+        if type(value) is not dict:
+            out.violations.append(
+                Violation(name, "type", f"must be an object, got {_type_name(value)}")
+            )
+            return
+        revenue = value.get("af_revenue")
+        if "af_revenue" in value and type(revenue) not in (int, float):
+            out.violations.append(Violation(
+                f"{name}.af_revenue", "type", f"must be a number, got {_type_name(revenue)}"
+            ))
+        if "af_currency" in value:
+            self.currency.check(f"{name}.af_currency", value["af_currency"], out)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {
+                "af_revenue": {"type": "number", "format": "double"},
+                "af_currency": self.currency.json_schema(),
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class JsonObjectStringRule:
+    """A string of at most N characters; that it holds a JSON object is checked softly."""
+
+    text: StringRule = StringRule(0, 2048)
+
+    def check(self, name: str, value: Any, out: Findings) -> None:
+        before = len(out.violations)
+        self.text.check(name, value, out)
+        if len(out.violations) == before:
+            try:
+                parsed = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                parsed = None
+            if type(parsed) is not dict:
+                out.warnings.append(
+                    Violation(name, "json_object", "is not a JSON object serialised as a string")
+                )
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.text.json_schema()
+
+
+Rule = (
+    StringRule | IntegerRule | BooleanRule | IpRule | DeviceIdsRule | SharingFilterRule
+    | EventParametersRule | JsonObjectStringRule
+)
+
+# --------------------------------------------------------------------------- field tables
+
+LOWERCASE_UUID_PATTERN: Final = (
+    r"^[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}$"
+)
+OS_VERSION_PATTERN: Final = r"^[0-9.\-]+$"
+APP_VERSION_PATTERN: Final = r"^[A-Za-z0-9.\-]+$"
+NUMERIC_APP_VERSION_PATTERN: Final = r"^[0-9.\-]+$"
+DEVICE_MODEL_PATTERN: Final = r"^[A-Za-z0-9.()\- ]+$"
+USER_AGENT_PATTERN: Final = r"^[^@=]+$"
+
+_COMMON: Final[dict[str, Rule]] = {
+    "timestamp": IntegerRule(),
+    "request_id": StringRule(36, 36),
+    "ip": IpRule(),
+    "user_agent": StringRule(1, 256),
+    "device_os_version": StringRule(1, 12, OS_VERSION_PATTERN),
+    "device_model": StringRule(1, 50, DEVICE_MODEL_PATTERN),
+    "device_ids": DeviceIdsRule(),
+    "limit_ad_tracking": BooleanRule(),
+    "customer_user_id": StringRule(1, 64),
+    "app_version": StringRule(1, 24, APP_VERSION_PATTERN),
+    "sharing_filter": SharingFilterRule(),
+}
+
+FIELD_RULES: Final[Mapping[str, Mapping[str, Rule]]] = {
+    FIRST_OPEN: {
+        **_COMMON,
+        "request_id": StringRule(36, 36, LOWERCASE_UUID_PATTERN),
+        "user_agent": StringRule(1, 256, USER_AGENT_PATTERN),
+        "device_os_version": StringRule(1, 24, OS_VERSION_PATTERN),
+    },
+    SESSION: {
+        **_COMMON,
+        "app_version": StringRule(1, 24, NUMERIC_APP_VERSION_PATTERN),
+    },
+    INAPP: {
+        **_COMMON,
+        "event_name": StringRule(1, 64),
+        "event_parameters": EventParametersRule(),
+        "event_custom_parameters": JsonObjectStringRule(),
+    },
+}
+
+# The order in which a generator writes fields: stable, so bodies are byte-identical per seed.
+FIELD_ORDER: Final = (
+    "timestamp", "request_id", "ip", "user_agent", "device_os_version", "device_model",
+    "device_ids", "limit_ad_tracking", "customer_user_id", "app_version", "event_name",
+    "event_parameters", "event_custom_parameters", "sharing_filter",
+)
+
+
+def request_schema(operation: str) -> dict[str, Any]:
+    """The JSON Schema of one operation's body, built from the same rules validation uses."""
+    rules = FIELD_RULES[operation]
+    return {
+        "type": "object",
+        "required": list(REQUIRED_FIELDS[operation]),
+        "properties": {name: rule.json_schema() for name, rule in rules.items()},
+    }
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def inspect(operation: str, body: Any, *, platform: str | None = None) -> Findings:
+    """Every broken rule and every soft finding of one request body.
+
+    ``platform`` (from the path) enables the platform-fit warning for ad id types.
+    """
+    findings = Findings()
+    if type(body) is not dict:
+        findings.violations.append(
+            Violation("body", "type", f"must be a JSON object, got {_type_name(body)}")
+        )
+        return findings
+    rules = FIELD_RULES[operation]
+    for name in REQUIRED_FIELDS[operation]:
+        if name not in body:
+            findings.violations.append(Violation(name, "required", "is required"))
+    for name, value in body.items():
+        rule = rules.get(name)
+        if rule is None:
+            findings.warnings.append(Violation(name, "unknown_field", "is not a known field"))
+        else:
+            rule.check(name, value, findings)
+    if platform is not None:
+        _check_id_types_fit(platform, body.get("device_ids"), findings)
+    return findings
+
+
+def validate(operation: str, body: Any, *, platform: str | None = None) -> list[Violation]:
+    """The broken rules of one body (empty when the body is valid for ``operation``)."""
+    return inspect(operation, body, platform=platform).violations
+
+
+def _check_id_types_fit(platform: str, device_ids: Any, out: Findings) -> None:
+    if type(device_ids) is not list:
+        return
+    expected = PLATFORM_AD_ID_TYPE.get(platform)
+    for index, item in enumerate(device_ids):
+        id_type = item.get("type") if type(item) is dict else None
+        if id_type in ID_TYPES and id_type not in ("custom", expected):
+            out.warnings.append(Violation(
+                f"device_ids[{index}].type", "platform_id_type",
+                f"{id_type!r} is unusual on {platform} (expected custom"
+                + (f" or {expected})" if expected else ")"),
+            ))
+
+
+def custom_id(body: Mapping[str, Any]) -> str | None:
+    """The device's `custom` id (the app's install id), which identifies it across requests."""
+    device_ids = body.get("device_ids")
+    if type(device_ids) is list:
+        for item in device_ids:
+            if type(item) is dict and item.get("type") == "custom":
+                value = item.get("value")
+                return value if type(value) is str else None
+    return None

@@ -1,0 +1,19 @@
+"""The exceptions ctv-simulator raises, one hierarchy so callers can catch broadly or narrowly."""
+
+from __future__ import annotations
+
+
+class CtvSimError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class UsageError(CtvSimError):
+    """The user asked for something impossible: the CLI prints one line and exits 2."""
+
+
+class ProfileError(UsageError):
+    """One or more problems in profile or apps YAML, each as `file:line:column: field: rule`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
