@@ -1,0 +1,190 @@
+"""What the harness saw, per operation x platform: latencies, statuses, errors, retries.
+
+Locust keys its statistics by request name only and keeps whole milliseconds, so the harness
+listens to the same `request` events and keeps its own figures. Request names are
+``{operation} [{platform}]`` for final outcomes and ``{operation} [{platform}] retried`` for
+attempts that the retry policy re-sent; the name is parsed once, then looked up in a dict.
+Workers ship deltas to the master with `report_to_master`; the master merges them in
+`worker_report`, so the summary of a distributed run is exact.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.load.histogram import Histogram
+
+RETRIED_SUFFIX = " retried"
+ERROR_SAMPLES = 3  # reasons kept per (operation, platform, status)
+_REPORT_KEY = "ctvsim"
+
+
+def request_name(operation: str, platform: str, *, retried: bool = False) -> str:
+    return f"{operation} [{platform}]{RETRIED_SUFFIX if retried else ''}"
+
+
+def parse_name(name: str) -> tuple[str, str, bool] | None:
+    """`session [roku] retried` -> ("session", "roku", True); None for foreign names."""
+    retried = name.endswith(RETRIED_SUFFIX)
+    if retried:
+        name = name[: -len(RETRIED_SUFFIX)]
+    operation, _, rest = name.partition(" [")
+    if not rest.endswith("]") or not operation:
+        return None
+    return operation, rest[:-1], retried
+
+
+def outcome_of(response: Any, exception: BaseException | None) -> str:
+    """A status code as text, or the kind of transport failure ("connection_error", ...)."""
+    status = getattr(response, "status_code", 0) or 0
+    if status:
+        return str(status)
+    if exception is None:
+        return "no_response"
+    name = type(exception).__name__.lower()
+    return "timeout" if "timeout" in name else "connection_error"
+
+
+def reason_of(response: Any, exception: BaseException | None) -> str:
+    """A short human reason: the mock's/API's `message`, else the exception, else the body."""
+    text = ""
+    try:
+        content = getattr(response, "content", None) or b""
+        text = content[:300].decode("utf-8", "replace") if isinstance(content, bytes) else ""
+    except Exception:  # a broken connection can fail while reading the body
+        text = ""
+    if text.startswith("{") and '"message"' in text:
+        return text.split('"message"', 1)[1].lstrip(' :"').split('"', 1)[0][:200]
+    if exception is not None and (not text or getattr(response, "status_code", 0) in (0, None)):
+        return f"{type(exception).__name__}: {exception}"[:200]
+    return text[:200] or "(empty body)"
+
+
+@dataclass(slots=True)
+class Entry:
+    """Figures of one (operation, platform, final-or-retried) stream of requests."""
+
+    histogram: Histogram = field(default_factory=Histogram)
+    failures: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    reasons: dict[str, list[str]] = field(default_factory=dict)
+
+    def merge(self, other: Entry) -> None:
+        self.histogram.merge(other.histogram)
+        self.failures += other.failures
+        self.outcomes.update(other.outcomes)
+        for outcome, samples in other.reasons.items():
+            mine = self.reasons.setdefault(outcome, [])
+            mine.extend(s for s in samples if s not in mine)
+            del mine[ERROR_SAMPLES:]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "histogram": self.histogram.to_dict(),
+            "failures": self.failures,
+            "outcomes": dict(self.outcomes),
+            "reasons": self.reasons,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Entry:
+        return cls(
+            Histogram.from_dict(data["histogram"]),
+            int(data["failures"]),
+            Counter({str(k): int(v) for k, v in data["outcomes"].items()}),
+            {str(k): list(v) for k, v in data["reasons"].items()},
+        )
+
+
+Key = tuple[str, str, bool]  # (operation, platform, retried)
+
+
+@dataclass
+class Recorder:
+    """Collects request outcomes in one process; merges those of workers on the master."""
+
+    entries: dict[Key, Entry] = field(default_factory=dict)
+    started: float | None = None
+    stopped: float | None = None
+    peak_users: int = 0
+    _by_name: dict[str, Entry | None] = field(default_factory=dict)
+
+    # -- the hot path: one call per request
+    def on_request(
+        self, name: str, response_time: float, response: Any = None,
+        exception: BaseException | None = None, **_: Any,
+    ) -> None:
+        entry = self._by_name.get(name, False)
+        if entry is False:
+            entry = self._entry_for_name(name)
+        if entry is None:
+            return
+        entry.histogram.record(int(response_time * 1000))
+        if exception is None:
+            entry.outcomes[str(response.status_code)] += 1
+            return
+        outcome = outcome_of(response, exception)
+        entry.outcomes[outcome] += 1
+        entry.failures += 1
+        samples = entry.reasons.setdefault(outcome, [])
+        if len(samples) < ERROR_SAMPLES:
+            reason = reason_of(response, exception)
+            if reason not in samples:
+                samples.append(reason)
+
+    def _entry_for_name(self, name: str) -> Entry | None:
+        key = parse_name(name)
+        entry = None if key is None else self.entries.setdefault(key, Entry())
+        self._by_name[name] = entry
+        return entry
+
+    # -- lifecycle and distribution
+    def mark_started(self) -> None:
+        self.started = time.time()
+        self.stopped = None
+
+    def mark_stopped(self) -> None:
+        self.stopped = time.time()
+
+    def seen_users(self, count: int) -> None:
+        self.peak_users = max(self.peak_users, count)
+
+    def drain(self) -> dict[str, Any]:
+        """This process's figures since the last drain, for a worker's report to the master."""
+        data = {f"{o}|{p}|{int(r)}": e.to_dict() for (o, p, r), e in self.entries.items()}
+        self.entries.clear()
+        self._by_name.clear()
+        return data
+
+    def merge_report(self, data: Mapping[str, Any]) -> None:
+        for key, value in data.items():
+            operation, platform, retried = key.split("|")
+            entry = self.entries.setdefault((operation, platform, retried == "1"), Entry())
+            entry.merge(Entry.from_dict(value))
+
+    def items(self, *, retried: bool = False) -> Iterator[tuple[str, str, Entry]]:
+        for (operation, platform, was_retried), entry in sorted(self.entries.items()):
+            if was_retried == retried:
+                yield operation, platform, entry
+
+    def attach(self, environment: Any) -> None:
+        """Listen to a Locust environment's events (all processes: local, master, workers)."""
+        events = environment.events
+        events.request.add_listener(self.on_request)
+        events.report_to_master.add_listener(
+            lambda client_id, data: data.__setitem__(_REPORT_KEY, self.drain())
+        )
+        events.worker_report.add_listener(
+            lambda client_id, data: self.merge_report(data.get(_REPORT_KEY, {}))
+        )
+        events.test_start.add_listener(lambda **_: self.mark_started())
+        events.test_stop.add_listener(lambda **_: self.mark_stopped())
+        events.reset_stats.add_listener(self.reset)
+
+    def reset(self) -> None:
+        self.entries.clear()
+        self._by_name.clear()

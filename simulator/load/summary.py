@@ -1,0 +1,134 @@
+"""The end-of-run summary: one data structure, printed as a table and written as JSON.
+
+Everything printed comes from `Summary.to_dict()`, so the JSON report and the terminal can
+never disagree. Latencies are kept in microseconds and shown in milliseconds with three
+decimals (sub-millisecond resolution).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.load.histogram import Histogram
+from simulator.load.recorder import Entry, Recorder
+from simulator.load.thresholds import Selection, Verdict
+
+PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p99.9", 0.999))
+
+
+def latency(histogram: Histogram) -> dict[str, float]:
+    """Percentiles, mean and max in milliseconds (rounded to the microsecond)."""
+    values = {name: histogram.percentile(f) / 1000 for name, f in PERCENTILES}
+    values["max"] = histogram.max / 1000
+    values["mean"] = round(histogram.mean) / 1000
+    return values
+
+
+def _merged(entries: Iterable[Entry]) -> Entry:
+    total = Entry()
+    for entry in entries:
+        total.merge(entry)
+    return total
+
+
+@dataclass
+class Summary:
+    recorder: Recorder
+    seconds: float
+    run: dict[str, Any] = field(default_factory=dict)  # settings worth showing (no secrets)
+    verdicts: list[Verdict] = field(default_factory=list)
+    reconciliation: dict[str, Any] | None = None
+
+    def select(self, operation: str | None, platform: str | None) -> Selection:
+        """Final outcomes of one scope (None matches all), for thresholds."""
+        entry = _merged(
+            e for o, p, e in self.recorder.items()
+            if operation in (None, o) and platform in (None, p)
+        )
+        return Selection(entry.histogram, entry.histogram.count, entry.failures, self.seconds)
+
+    def _row(self, operation: str, platform: str, entry: Entry) -> dict[str, Any]:
+        count = entry.histogram.count
+        return {
+            "operation": operation,
+            "platform": platform,
+            "requests": count,
+            "rps": round(count / self.seconds, 2) if self.seconds > 0 else 0.0,
+            "failures": entry.failures,
+            "latency_ms": latency(entry.histogram),
+            "outcomes": dict(sorted(entry.outcomes.items())),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        finals = list(self.recorder.items())
+        retried = list(self.recorder.items(retried=True))
+        total = _merged(e for _, _, e in finals)
+        per_operation: dict[str, Counter[str]] = {}
+        for operation, _, entry in finals:
+            per_operation.setdefault(operation, Counter())["requests"] += entry.histogram.count
+        retried_attempts = sum(e.histogram.count for _, _, e in retried)
+        requests = total.histogram.count
+        return {
+            "run": {**self.run, "seconds": round(self.seconds, 3)},
+            "totals": {
+                **self._row("all", "all", total),
+                "error_rate": total.failures / requests if requests else 0.0,
+                "attempts": requests + retried_attempts,
+                "retried_attempts": retried_attempts,
+            },
+            "per_operation": {op: c["requests"] for op, c in sorted(per_operation.items())},
+            "rows": [self._row(o, p, e) for o, p, e in finals],
+            "retried": [
+                {"operation": o, "platform": p, "attempts": e.histogram.count,
+                 "outcomes": dict(sorted(e.outcomes.items()))}
+                for o, p, e in retried
+            ],
+            "errors": [
+                {"outcome": outcome, "operation": o, "platform": p,
+                 "count": e.outcomes[outcome], "reasons": e.reasons.get(outcome, [])}
+                for o, p, e in finals for outcome in sorted(e.reasons)
+            ],
+            "thresholds": [
+                {"expression": v.threshold.text, "passed": v.passed, "actual": v.actual,
+                 "message": v.message}
+                for v in self.verdicts
+            ],
+            "reconciliation": self.reconciliation,
+        }
+
+
+def format_table(data: dict[str, Any]) -> str:
+    """The summary as the terminal shows it (from the same dict the JSON report holds)."""
+    head = ("name", "reqs", "req/s", "fail", "p50", "p90", "p95", "p99", "p99.9", "max")
+    lines = [f"{head[0]:<26}" + "".join(f"{h:>9}" for h in head[1:]) + "   (latency in ms)"]
+    for row in [*data["rows"], data["totals"]]:
+        name = "Total" if row["operation"] == "all" else f"{row['operation']} [{row['platform']}]"
+        ms = row["latency_ms"]
+        cells = [row["requests"], f"{row['rps']:.1f}", row["failures"]]
+        cells += [f"{ms[k]:.3f}" for k in ("p50", "p90", "p95", "p99", "p99.9", "max")]
+        lines.append(f"{name:<26}" + "".join(f"{c!s:>9}" for c in cells))
+    totals = data["totals"]
+    outcomes = ", ".join(f"{k}: {v}" for k, v in totals["outcomes"].items()) or "none"
+    lines.append(f"status codes: {outcomes}")
+    lines.append(
+        f"attempts: {totals['attempts']} (retried attempts: {totals['retried_attempts']}); "
+        f"error rate: {totals['error_rate'] * 100:.3f} %"
+    )
+    lines += [
+        f"  {e['outcome']} {e['operation']} [{e['platform']}] x{e['count']}: "
+        + "; ".join(e["reasons"])
+        for e in data["errors"]
+    ]
+    lines += [
+        f"threshold {t['expression']}: {'PASS' if t['passed'] else 'FAIL'} ({t['message']})"
+        for t in data["thresholds"]
+    ]
+    recon = data.get("reconciliation")
+    if recon is not None:
+        verdict = "OK" if recon["passed"] else "FAILED"
+        lines.append(f"reconciliation with the mock: {verdict}")
+        lines += [f"  {problem}" for problem in recon["problems"]]
+    return "\n".join(lines)

@@ -1,0 +1,181 @@
+"""Pass/fail rules for a load test, k6-style, parsed before any traffic is sent.
+
+Grammar (whitespace is ignored)::
+
+    threshold := metric [ "[" scope "]" ] ( "<" | "<=" | ">" | ">=" ) number [ unit ]
+    metric    := "p" percentile | "max" | "mean" | "error_rate" | "rps" | "count"
+                 percentile: 50, 90, 95, 99, 99.9, or any number in (0, 100)
+    scope     := term { "," term }    at most one operation and one platform
+    term      := an operation (first_open, session, inapp) or a platform (roku, tizen, ...)
+    unit      := latency: "us" | "µs" | "ms" (default) | "s";  error_rate: "%" or a fraction
+                 (0.005);  rps and count: none
+
+Examples: ``p99<50ms``, ``p95[session]<20ms``, ``p99[session,roku]<30ms``,
+``error_rate<0.5%``, ``error_rate[inapp]<=1%``, ``rps>2000``, ``count[first_open]>0``.
+
+`error_rate` is final failures over final outcomes (retried attempts that later succeeded do
+not count). A threshold whose scope saw no requests fails: CI should not pass on silence.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from simulator import contract
+from simulator.errors import UsageError
+from simulator.load.histogram import Histogram
+
+_SYNTAX = re.compile(
+    r"""^(?P<metric>p\d+(?:\.\d+)?|max|mean|error_rate|rps|count)
+        (?:\[(?P<scope>[^\]]*)\])?
+        (?P<op><=|>=|<|>)
+        (?P<value>\d+(?:\.\d+)?|\.\d+)
+        (?P<unit>[a-zµ%]*)$""",
+    re.VERBOSE,
+)
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+_LATENCY_UNITS_US = {"us": 1.0, "µs": 1.0, "ms": 1000.0, "s": 1_000_000.0, "": 1000.0}
+ALLOWED = (
+    "allowed: METRIC[SCOPE]<|<=|>|>=VALUE, METRIC one of pNN (e.g. p50, p99, p99.9), max, "
+    "mean, error_rate, rps, count; SCOPE an operation and/or platform, e.g. p95[session,roku]<20ms"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    text: str  # as the user wrote it: the JUnit test case name
+    metric: str  # "latency", "error_rate", "rps" or "count"
+    percentile: float | None  # 0..1 for latency (1.0 = max); None for mean and non-latency
+    operation: str | None
+    platform: str | None
+    op: str
+    limit: float  # µs for latency, a fraction for error_rate
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What a threshold's scope saw: the inputs every metric is computed from."""
+
+    histogram: Histogram
+    requests: int
+    failures: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    threshold: Threshold
+    passed: bool
+    actual: float | None  # None: nothing in scope
+    message: str
+
+
+def parse(text: str) -> Threshold:
+    """One expression -> Threshold; anything else is a UsageError naming what is allowed."""
+    compact = "".join(text.split())
+    match = _SYNTAX.match(compact.lower())
+    if not match:
+        raise UsageError(f"--threshold {text!r}: not a threshold expression; {ALLOWED}")
+    metric_word, unit = match["metric"], match["unit"]
+    value = float(match["value"])
+    operation, platform = _parse_scope(text, match["scope"])
+    metric, percentile = _metric(text, metric_word)
+    limit = _limit(text, metric, value, unit)
+    return Threshold(compact, metric, percentile, operation, platform, match["op"], limit)
+
+
+def parse_all(texts: Iterable[str]) -> list[Threshold]:
+    return [parse(text) for text in texts]
+
+
+def _metric(text: str, word: str) -> tuple[str, float | None]:
+    if word in ("error_rate", "rps", "count"):
+        return word, None
+    if word == "mean":
+        return "latency", None
+    if word == "max":
+        return "latency", 1.0
+    percent = float(word[1:])
+    if not 0 < percent < 100:
+        raise UsageError(f"--threshold {text!r}: percentile must be between 0 and 100 (exclusive)")
+    return "latency", round(percent / 100, 9)
+
+
+def _limit(text: str, metric: str, value: float, unit: str) -> float:
+    if metric == "latency":
+        if unit not in _LATENCY_UNITS_US:
+            raise UsageError(f"--threshold {text!r}: latency unit must be us, ms or s")
+        return value * _LATENCY_UNITS_US[unit]
+    if metric == "error_rate":
+        if unit == "%":
+            value /= 100
+        elif unit:
+            raise UsageError(f"--threshold {text!r}: error_rate takes % or a fraction (0.005)")
+        if value > 1:
+            raise UsageError(f"--threshold {text!r}: error_rate above 100 %")
+        return value
+    if unit:
+        raise UsageError(f"--threshold {text!r}: {metric} takes a plain number, no unit")
+    return value
+
+
+def _parse_scope(text: str, scope: str | None) -> tuple[str | None, str | None]:
+    operation = platform = None
+    if scope is None:
+        return None, None
+    for term in (t.strip().lower() for t in scope.split(",")):
+        if term in contract.OPERATIONS and operation is None:
+            operation = term
+        elif term in contract.PLATFORMS and platform is None:
+            platform = term
+        else:
+            raise UsageError(
+                f"--threshold {text!r}: scope term {term!r} is not allowed; use at most one "
+                f"operation ({', '.join(contract.OPERATIONS)}) and one platform "
+                f"({', '.join(contract.PLATFORMS)})"
+            )
+    return operation, platform
+
+
+def evaluate(threshold: Threshold, selection: Selection) -> Verdict:
+    if selection.requests == 0 and threshold.metric != "count":
+        return Verdict(threshold, False, None, "no requests in scope")
+    actual = _actual(threshold, selection)
+    passed = _COMPARE[threshold.op](actual, threshold.limit)
+    shown, limit = _display(threshold, actual), _display(threshold, threshold.limit)
+    verb = "holds" if passed else "breached"
+    return Verdict(threshold, passed, actual, f"{verb}: {shown} (limit {threshold.op}{limit})")
+
+
+def evaluate_all(
+    thresholds: Sequence[Threshold], select: Callable[[str | None, str | None], Selection]
+) -> list[Verdict]:
+    """`select(operation, platform)` gives the merged figures of that scope (None = all)."""
+    return [evaluate(t, select(t.operation, t.platform)) for t in thresholds]
+
+
+def _actual(threshold: Threshold, selection: Selection) -> float:
+    if threshold.metric == "latency":
+        if threshold.percentile is None:
+            return selection.histogram.mean
+        return float(selection.histogram.percentile(threshold.percentile))
+    if threshold.metric == "error_rate":
+        return selection.failures / selection.requests
+    if threshold.metric == "rps":
+        return selection.requests / selection.seconds if selection.seconds > 0 else 0.0
+    return float(selection.requests)
+
+
+def _display(threshold: Threshold, value: float) -> str:
+    if threshold.metric == "latency":
+        return f"{value / 1000:.3f} ms"
+    if threshold.metric == "error_rate":
+        return f"{value * 100:.3f} %"
+    if threshold.metric == "rps":
+        return f"{value:.1f}/s"
+    return f"{value:.0f}"
