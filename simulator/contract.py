@@ -73,7 +73,7 @@ CURRENCIES: Final = frozenset(
     MDL MGA MKD MMK MNT MOP MRO MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN
     PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLL SOS SRD SSP STD STN
     SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX UYU UZS VEF VES VND VUV WST XAF XAG
-    XAU XCD XDR XOF XPD XPF XPT YER ZAR ZMW ZWL BYR""".split()
+    XAU XCD XDR XOF XPD XPF XPT YER ZAR ZMW ZWL BYR""".split()  # noqa: SIM905 (reads as a table)
 )
 
 
@@ -263,7 +263,9 @@ class DeviceIdsRule:
                 else:
                     rule.check(f"{where}.{key}", item[key], out)
             for extra in item.keys() - {"type", "value"}:
-                out.warnings.append(Violation(f"{where}.{extra}", "unknown_field", "is not a known field"))
+                out.warnings.append(
+                    Violation(f"{where}.{extra}", "unknown_field", "is not a known field")
+                )
 
     def json_schema(self) -> dict[str, Any]:
         return {

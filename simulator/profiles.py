@@ -200,6 +200,8 @@ def load_profiles(extra_dir: Path | None = None) -> ProfileSet:
     curves = _read_curves(docs.curves)
     apps = _read_apps(docs.apps)
     profiles = [_read_profile(doc, curves) for doc in docs.profiles]
+    for doc in docs.opened:
+        problems.extend(doc.problems())
     if problems:
         raise ProfileError(problems)
     total = sum(profile.weight for profile in profiles if profile)
@@ -211,11 +213,10 @@ def load_profiles(extra_dir: Path | None = None) -> ProfileSet:
 
 def load_apps(path: Path | None = None) -> Mapping[str, App]:
     """The apps of one apps.yaml (the bundled one by default), by app id."""
-    problems: list[str] = []
-    doc = _Doc.open(path or default_profiles_dir() / APPS_FILE, problems)
+    doc = _Doc.open(path or default_profiles_dir() / APPS_FILE)
     apps = _read_apps(doc)
-    if problems or apps is None:
-        raise ProfileError(problems)
+    if doc.problems() or apps is None:
+        raise ProfileError(doc.problems())
     return MappingProxyType(apps)
 
 
@@ -224,12 +225,14 @@ class _Docs:
     curves: _Doc | None
     apps: _Doc | None
     profiles: list[_Doc]
+    opened: list[_Doc]  # every file read, in reading order, for its problems
 
 
 def _read_dirs(bundled: Path, extra: Path | None, problems: list[str]) -> _Docs:
     special: dict[str, _Doc | None] = {CURVES_FILE: None, APPS_FILE: None}
     by_platform: dict[str, _Doc] = {}
     unnamed: list[_Doc] = []
+    opened: list[_Doc] = []
     for directory in (bundled, extra):
         if directory is None:
             continue
@@ -238,7 +241,8 @@ def _read_dirs(bundled: Path, extra: Path | None, problems: list[str]) -> _Docs:
             continue
         seen: dict[str, _Doc] = {}
         for path in sorted(directory.glob("*.yaml")):
-            doc = _Doc.open(path, problems)
+            doc = _Doc.open(path)
+            opened.append(doc)
             if path.name in special:
                 special[path.name] = doc
                 continue
@@ -253,7 +257,8 @@ def _read_dirs(bundled: Path, extra: Path | None, problems: list[str]) -> _Docs:
     for name, doc in special.items():
         if doc is None:
             problems.append(f"{_display(bundled / name)}: file not found")
-    return _Docs(special[CURVES_FILE], special[APPS_FILE], [*by_platform.values(), *unnamed])
+    return _Docs(special[CURVES_FILE], special[APPS_FILE], [*by_platform.values(), *unnamed],
+                 opened)
 
 
 def _display(path: Path) -> str:
@@ -264,42 +269,46 @@ def _display(path: Path) -> str:
 class _Doc:
     """One YAML file's node tree; every read names its place when it finds a problem."""
 
-    def __init__(self, name: str, root: Node | None, problems: list[str]) -> None:
+    def __init__(self, name: str, root: Node | None) -> None:
         self.name = name
         self.root = root
-        self.problems = problems
+        self._found: list[tuple[int, int, str]] = []  # (line, column, problem)
         self.flagged: set[int] = set()  # ids of nodes already reported (shared templates)
         self._constructor = yaml.constructor.SafeConstructor()
 
     @classmethod
-    def open(cls, path: Path, problems: list[str]) -> _Doc:
-        name = _display(path)
+    def open(cls, path: Path) -> _Doc:
+        """The file's node tree; a file that cannot be read or parsed has none."""
+        doc = cls(_display(path), None)
         try:
-            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
+            doc.root = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
         except OSError as error:
-            problems.append(f"{name}: cannot read: {error.strerror or error}")
-            return cls(name, None, problems)
+            doc.fail(None, "(file)", f"cannot read: {error.strerror or error}")
         except UnicodeDecodeError:
-            problems.append(f"{name}: not UTF-8 text")
-            return cls(name, None, problems)
+            doc.fail(None, "(file)", "is not UTF-8 text")
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
-            where = f"{mark.line + 1}:{mark.column + 1}: " if mark else ""
-            problems.append(f"{name}:{where}(yaml): {error.problem or error.context}")
-            return cls(name, None, problems)
-        doc = cls(name, root, problems)
-        if root is None:
-            problems.append(f"{name}:1:1: (document): is empty")
+            doc.fail(_Position(mark) if mark else None, "(yaml)",
+                     str(error.problem or error.context))
+        else:
+            if doc.root is None:
+                doc.fail(None, "(document)", "is empty")
         return doc
 
     @property
     def failed(self) -> int:
-        return len(self.problems)
+        return len(self._found)
 
-    def fail(self, node: Node | None, where: str, rule: str) -> None:
+    def problems(self) -> list[str]:
+        """Every problem found, in file order (by line, then column)."""
+        return [problem for _, _, problem in sorted(self._found, key=lambda f: f[:2])]
+
+    def fail(self, node: Node | _Position | None, where: str, rule: str) -> None:
         mark = (node or self.root).start_mark if (node or self.root) else None
-        place = f"{mark.line + 1}:{mark.column + 1}" if mark else "1:1"
-        self.problems.append(f"{self.name}:{place}: {where or '(document)'}: {rule}")
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        self._found.append(
+            (line, column, f"{self.name}:{line}:{column}: {where or '(document)'}: {rule}")
+        )
 
     def peek(self, key: str) -> str | None:
         """A top-level string value without validating anything (to find overrides)."""
@@ -453,6 +462,13 @@ class _Entry(Generic[T]):
     weight: float
     nodes: dict[str, Node]
     where: str  # field path of the value
+
+
+@dataclass(frozen=True, slots=True)
+class _Position:
+    """Stands in for a node where only a mark is known (YAML syntax errors)."""
+
+    start_mark: Any
 
 
 class _Invalid:
@@ -700,7 +716,7 @@ def _read_id_type(doc: _Doc, node: Node, platform: str | None) -> str | None:
         return None
     id_type = doc.text(node, "ad_id.type")
     expected = contract.PLATFORM_AD_ID_TYPE.get(platform or "")
-    if id_type is not None and id_type != expected:
+    if id_type is not None and platform is not None and id_type != expected:
         allowed = f"{expected!r} or null" if expected else "null"
         doc.fail(node, "ad_id.type", f"must be {allowed} on platform {platform!r}")
     return id_type

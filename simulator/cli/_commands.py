@@ -9,4 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from simulator.cli import devices, profiles
+
 REGISTRY: list[Callable[[Any], None]] = []
+REGISTRY.append(profiles.register)
+REGISTRY.append(devices.register)
