@@ -1,0 +1,392 @@
+"""A device's life in simulated time: when it installs, on which days it is used, when each
+launch happens and how long it lasts, and which in-app events it fires.
+
+Pure: no I/O and no wall clock. Every draw comes from a random stream seeded by
+``(seed, worker, device index)``, so a device's timeline is the same whichever other devices
+are simulated beside it and in whatever order they are walked. Timelines are generators: a
+device costs its state (a few KB), not its events, so thousands can be walked side by side
+(the load harness walks one per Locust user; ``ctvsim generate`` merges many by time).
+
+The model, per device (parameters from the platform profile and the app):
+- install: a local day drawn uniformly from the install window; that day's launches are drawn
+  like any active day's, and the first of them is the install (``first_open``); a profile
+  share of devices sends ``first_open`` on launch 2 too, as AppsFlyer's ``counter < 2`` SDKs do;
+- retention: the device stops using the app after an exponential lifetime whose median is the
+  profile's half-life; before that, each later local day is active with the profile's daily
+  probability, multiplied by the weekend factor on Saturdays and Sundays (a factor that would
+  push the probability above 1 raises that day's launch count instead);
+- launches per active day: ``1 + Poisson(mean - 1)``, so the mean is the profile's and every
+  active day has at least one;
+- launch times: an hour from the named 24-hour curve in the device's local time (each local
+  hour is converted to UTC on its own date, so DST shifts are honoured), uniform within it;
+  launches that would overlap the previous session start after it ends;
+- session length: lognormal with the profile's median and sigma;
+- in-app events: per launch and catalogue entry a Poisson count with the entry's
+  ``per_session`` mean, at uniform times inside the session, with revenue where it has one;
+- app version: each device ends on a version drawn from the rollout weights; a version
+  released during the period reaches the device after its release day plus an exponential
+  adoption delay; until then the device runs the newest version released before its install.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import math
+import random
+import zoneinfo
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from simulator import contract
+from simulator.devices import Device
+from simulator.profiles import App, Behaviour, EventSpec, ProfileSet
+
+__all__ = [
+    "MS_PER_DAY", "MS_PER_HOUR", "Event", "Period", "SimClock", "Simulation", "local_hour",
+    "parse_start",
+]
+
+MS_PER_HOUR = 3_600_000
+MS_PER_DAY = 24 * MS_PER_HOUR
+# A relaunch right after a session ends still takes a moment.
+MIN_GAP_MS = 30_000
+SHORTEST_SESSION_MS = 5_000
+# Mean days between a version's release and a device that will run it picking it up.
+ADOPTION_MEAN_DAYS = 1.5
+_INSTALL_TRIES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A half-open span of simulated UTC time, in Unix milliseconds."""
+
+    start_ms: int
+    end_ms: int
+
+    @classmethod
+    def of_days(cls, start_ms: int, days: float) -> Period:
+        return cls(start_ms, start_ms + round(days * MS_PER_DAY))
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+    @property
+    def days(self) -> float:
+        return self.duration_ms / MS_PER_DAY
+
+
+def parse_start(text: str) -> int:
+    """Unix ms of an ISO-8601 instant; a value without an offset is taken as UTC."""
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return round(moment.timestamp() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class SimClock:
+    """Maps simulated time to wall-clock time and back.
+
+    ``speed`` simulated seconds pass per wall second (1440: a day a minute); ``wall_start`` is
+    the wall time (any monotonic seconds, e.g. ``time.monotonic()``) at which the period's
+    start is played. The clock never reads the time itself: callers pass the wall time in.
+    """
+
+    period: Period
+    speed: float = 1.0
+    wall_start: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (self.speed > 0 and math.isfinite(self.speed)):
+            raise ValueError(f"speed must be a positive finite number, got {self.speed}")
+
+    def wall_time_of(self, sim_ms: int) -> float:
+        """When, in wall seconds, the simulated instant ``sim_ms`` is due."""
+        return self.wall_start + (sim_ms - self.period.start_ms) / 1000 / self.speed
+
+    def sim_now(self, wall: float) -> int:
+        """The simulated instant (Unix ms) that wall time ``wall`` corresponds to."""
+        return self.period.start_ms + int((wall - self.wall_start) * 1000 * self.speed)
+
+    @property
+    def wall_end(self) -> float:
+        return self.wall_time_of(self.period.end_ms)
+
+
+class Event(NamedTuple):
+    """One request a device makes, at a simulated instant."""
+
+    time_ms: int
+    operation: str  # contract.FIRST_OPEN, SESSION or INAPP
+    app_version: str
+    launch: int  # 1 for the install; an in-app event carries its session's launch number
+    length_ms: int = 0  # launches: how long the app then stays open
+    spec: EventSpec | None = None  # in-app events: the catalogue entry
+    revenue: float | None = None  # in-app events whose entry carries revenue
+
+
+# --------------------------------------------------------------------------- precomputed tables
+
+
+def _cumulative(weights: Sequence[float]) -> tuple[float, ...]:
+    total, running, out = sum(weights), 0.0, []
+    for weight in weights:
+        running += weight / total
+        out.append(running)
+    out[-1] = 1.0
+    return tuple(out)
+
+
+def _launch_counts(mean: float) -> tuple[float, ...]:
+    """Cumulative table of ``1 + Poisson(mean - 1)``: at least one launch, mean ``mean``."""
+    lam = max(mean, 1.0) - 1.0
+    term = math.exp(-lam)
+    cumulative, running, k = [], 0.0, 0
+    while running < 1.0 - 1e-12 and k < 1000:
+        running += term
+        cumulative.append(min(running, 1.0))
+        k += 1
+        term *= lam / k
+    cumulative[-1] = 1.0
+    return tuple(cumulative)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rhythm:
+    """A platform's behaviour turned into tables drawn from with one random number each."""
+
+    hours: tuple[float, ...]  # cumulative diurnal weights, local hours 0..23
+    weekday_counts: tuple[float, ...]
+    weekend_counts: tuple[float, ...]
+    weekday_active: float
+    weekend_active: float
+    length_mu: float
+    length_sigma: float
+    lifetime_scale: float  # days per unit of -ln(U): median lifetime = the half-life
+    second_first_open: float
+
+    @classmethod
+    def of(cls, behaviour: Behaviour, curve: Sequence[float]) -> _Rhythm:
+        mean = behaviour.sessions_per_active_day
+        weekend = behaviour.daily_active_probability * behaviour.weekend_factor
+        weekend_active = min(weekend, 1.0)
+        return cls(
+            hours=_cumulative(curve),
+            weekday_counts=_launch_counts(mean),
+            weekend_counts=_launch_counts(mean * weekend / weekend_active),
+            weekday_active=behaviour.daily_active_probability,
+            weekend_active=weekend_active,
+            length_mu=math.log(behaviour.session_minutes_median * 60_000),
+            length_sigma=behaviour.session_minutes_sigma,
+            lifetime_scale=behaviour.retention_half_life_days / math.log(2),
+            second_first_open=behaviour.second_first_open_share,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Catalogue:
+    """An app's versions in release order and its events with their Poisson thresholds."""
+
+    versions: tuple[str, ...]
+    release_ms: tuple[int, ...]
+    final_version: tuple[float, ...]  # cumulative rollout weights
+    events: tuple[tuple[EventSpec, float], ...]  # (spec, exp(-per_session))
+
+    @classmethod
+    def of(cls, app: App, period: Period) -> _Catalogue:
+        ordered = sorted(app.versions, key=lambda version: version.release_day)
+        return cls(
+            versions=tuple(version.version for version in ordered),
+            release_ms=tuple(
+                period.start_ms + round(version.release_day * MS_PER_DAY) for version in ordered
+            ),
+            final_version=_cumulative([version.weight for version in ordered]),
+            events=tuple(
+                (spec, math.exp(-spec.per_session)) for spec in app.events if spec.per_session > 0
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _LocalDay:
+    hour_starts: tuple[int, ...]  # Unix ms of each local hour's start (DST-aware)
+    weekend: bool
+
+
+def _local_days(timezone: str, period: Period) -> tuple[_LocalDay, ...]:
+    """The device-local calendar days that overlap the period."""
+    zone = zoneinfo.ZoneInfo(timezone)
+    first = dt.datetime.fromtimestamp(period.start_ms / 1000, zone).date()
+    last = dt.datetime.fromtimestamp((period.end_ms - 1) / 1000, zone).date()
+    days = []
+    for ordinal in range(first.toordinal(), last.toordinal() + 1):
+        date = dt.date.fromordinal(ordinal)
+        starts = tuple(
+            round(dt.datetime(date.year, date.month, date.day, hour, tzinfo=zone).timestamp()
+                  * 1000)
+            for hour in range(24)
+        )
+        days.append(_LocalDay(starts, date.weekday() >= 5))
+    return tuple(days)
+
+
+# --------------------------------------------------------------------------- the simulation
+
+
+class Simulation:
+    """The timelines of one app's devices over one period, for one seed and worker.
+
+    Build it once and ask it for any number of timelines; it caches the per-platform tables
+    and each time zone's local calendar, which every device of that zone shares.
+    """
+
+    def __init__(self, profile_set: ProfileSet, app: App, period: Period, seed: int,
+                 worker: int = 0, install_window: Period | None = None) -> None:
+        if period.duration_ms <= 0:
+            raise ValueError("the period must not be empty")
+        self.profile_set = profile_set
+        self.app = app
+        self.period = period
+        self.seed = seed
+        self.worker = worker
+        self.install_window = install_window or period
+        self._catalogue = _Catalogue.of(app, period)
+        self._rhythms: dict[str, _Rhythm] = {}
+        self._calendars: dict[str, tuple[_LocalDay, ...]] = {}
+
+    def rhythm(self, platform: str) -> _Rhythm:
+        rhythm = self._rhythms.get(platform)
+        if rhythm is None:
+            behaviour = self.profile_set.profiles[platform].behaviour
+            curve = self.profile_set.curves[behaviour.diurnal_curve]
+            rhythm = self._rhythms[platform] = _Rhythm.of(behaviour, curve)
+        return rhythm
+
+    def calendar(self, timezone: str) -> tuple[_LocalDay, ...]:
+        days = self._calendars.get(timezone)
+        if days is None:
+            days = self._calendars[timezone] = _local_days(timezone, self.period)
+        return days
+
+    def rng(self, index: int) -> random.Random:
+        """Device ``index``'s own random stream (string seeds hash stably across runs)."""
+        return random.Random(f"ctvsim-timeline:{self.seed}:{self.worker}:{index}")
+
+    def timeline(self, device: Device, index: int) -> Iterator[Event]:
+        """Device ``index``'s events in time order, lazily; the first is its first_open."""
+        return _walk(self, device, index)
+
+
+def _draw_day(rng: random.Random, day: _LocalDay, hours: tuple[float, ...],
+              counts: tuple[float, ...]) -> list[int]:
+    bisect_right, random_ = bisect.bisect_right, rng.random
+    launches = [
+        day.hour_starts[bisect_right(hours, random_())] + int(random_() * MS_PER_HOUR)
+        for _ in range(bisect_right(counts, random_()) + 1)
+    ]
+    launches.sort()
+    return launches
+
+
+def _install(sim: Simulation, rng: random.Random, rhythm: _Rhythm,
+             days: tuple[_LocalDay, ...]) -> tuple[int, list[int]]:
+    """The install's local day index and that day's launch times (all inside the period)."""
+    window, period = sim.install_window, sim.period
+    day_starts = [day.hour_starts[0] for day in days]
+    instant = window.start_ms
+    for _ in range(_INSTALL_TRIES):
+        instant = window.start_ms + int(rng.random() * window.duration_ms)
+        index = max(bisect.bisect_right(day_starts, instant) - 1, 0)
+        day = days[index]
+        counts = rhythm.weekend_counts if day.weekend else rhythm.weekday_counts
+        launches = _draw_day(rng, day, rhythm.hours, counts)
+        if period.start_ms <= launches[0] and launches[-1] < period.end_ms:
+            return index, launches
+    return max(bisect.bisect_right(day_starts, instant) - 1, 0), [instant]
+
+
+def _walk(sim: Simulation, device: Device, index: int) -> Iterator[Event]:
+    rng = sim.rng(index)
+    rhythm = sim.rhythm(device.platform)
+    catalogue = sim._catalogue
+    days = sim.calendar(device.timezone)
+    end_ms = sim.period.end_ms
+    random_, gauss = rng.random, rng.gauss
+
+    install_day, launches = _install(sim, rng, rhythm, days)
+    twice = random_() < rhythm.second_first_open
+    lifetime = -math.log(1.0 - random_()) * rhythm.lifetime_scale
+    final = bisect.bisect_right(catalogue.final_version, random_())
+    upgrade_ms = catalogue.release_ms[final]
+    if final and upgrade_ms > sim.period.start_ms:
+        upgrade_ms += int(rng.expovariate(1.0) * ADOPTION_MEAN_DAYS * MS_PER_DAY)
+    install_ms = launches[0]
+    before = max(bisect.bisect_right(catalogue.release_ms[:final], install_ms) - 1, 0)
+    versions = (catalogue.versions[before], catalogue.versions[final])
+
+    busy_until, launch, day_index = launches[0], 0, install_day
+    while True:
+        for start in launches:
+            start = max(start, busy_until)
+            if start >= end_ms:
+                return
+            length = max(int(math.exp(rhythm.length_mu + rhythm.length_sigma * gauss())),
+                         SHORTEST_SESSION_MS)
+            busy_until = start + length + MIN_GAP_MS
+            launch += 1
+            operation = (
+                contract.FIRST_OPEN if launch == 1 or (launch == 2 and twice)
+                else contract.SESSION
+            )
+            version = versions[start >= upgrade_ms]
+            yield Event(start, operation, version, launch, length)
+            yield from _inapp(rng, catalogue, start, length, end_ms, version, launch)
+        launches = []
+        while not launches:
+            day_index += 1
+            if day_index >= len(days) or day_index - install_day >= lifetime:
+                return
+            day = days[day_index]
+            if day.weekend:
+                if random_() < rhythm.weekend_active:
+                    launches = _draw_day(rng, day, rhythm.hours, rhythm.weekend_counts)
+            elif random_() < rhythm.weekday_active:
+                launches = _draw_day(rng, day, rhythm.hours, rhythm.weekday_counts)
+
+
+def _inapp(rng: random.Random, catalogue: _Catalogue, start: int, length: int, end_ms: int,
+           version: str, launch: int) -> list[Event]:
+    """The in-app events of one session, in time order (those past the period dropped)."""
+    random_ = rng.random
+    found: list[tuple[int, EventSpec]] = []
+    for spec, threshold in catalogue.events:
+        product = random_()
+        while product > threshold:  # Knuth's Poisson draw: cheap for small means
+            found.append((start + 1 + int(random_() * (length - 1)), spec))
+            product *= random_()
+    if not found:
+        return []
+    found.sort(key=_time_of)
+    events = []
+    for time_ms, spec in found:
+        if time_ms >= end_ms:
+            break
+        revenue = None
+        if spec.revenue is not None:
+            low, high = spec.revenue
+            revenue = round(low + (high - low) * random_(), 2)
+        events.append(Event(time_ms, contract.INAPP, version, launch, 0, spec, revenue))
+    return events
+
+
+def _time_of(item: tuple[int, EventSpec]) -> int:
+    return item[0]
+
+
+def local_hour(time_ms: int, timezone: str) -> int:
+    """The device-local hour of an instant (for reports and tests of the diurnal rhythm)."""
+    return dt.datetime.fromtimestamp(time_ms / 1000, zoneinfo.ZoneInfo(timezone)).hour
+
