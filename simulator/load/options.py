@@ -1,0 +1,72 @@
+"""The `--ctv-*` options of the locustfile, registered through Locust's own parser.
+
+Registering them with `events.init_command_line_parser` makes them work with plain
+`locust -f locustfiles/ctv.py` and shows them in the web UI. `ctvsim load` passes the same
+options to the Locust process it starts. No option carries a dev key: keys come from the
+environment (sandbox, production) or the apps file (the local mock) and never from argv.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SPEED_MAX = "max"
+
+
+def add_arguments(parser: Any) -> None:
+    # Locust's parser (not an argument group) understands include_in_web_ui.
+    group = parser
+    group.add_argument(
+        "--ctv-target", default="mock",
+        help="production, sandbox, mock (the local default URL) or a base URL ending /v1.0/s2s/",
+    )
+    group.add_argument("--ctv-app", default="", help="app id (default: the first app that fits)")
+    group.add_argument("--ctv-profiles", default="", help="extra profiles directory")
+    group.add_argument("--ctv-seed", type=int, default=1, help="seed of all generated data")
+    group.add_argument(
+        "--ctv-speed", default="1440",
+        help="simulated seconds per real second (1440: a day per minute); 'max': no waiting",
+    )
+    group.add_argument(
+        "--ctv-platforms", default="", help="comma-separated platforms (default: the whole mix)"
+    )
+    group.add_argument("--ctv-retries", type=int, default=0, help="retries per request")
+    group.add_argument(
+        "--ctv-shape", default="day", choices=["day", "step", "spike"],
+        help="load shape (when locustfiles/shapes.py is loaded too)",
+    )
+    group.add_argument(
+        "--ctv-allow-production", action="store_true", default=False,
+        help="allow the production target (requests then count in real dashboards)",
+    )
+    group.add_argument(
+        "--ctv-max-rps", type=float, default=0.0,
+        help="cap on requests per second of this process (0: none; production: required)",
+    )
+    group.add_argument(
+        "--ctv-threshold", action="append", default=[],
+        help="pass/fail rule such as p99<50ms (repeatable)", include_in_web_ui=False,
+    )
+    group.add_argument(
+        "--ctv-results", default="", include_in_web_ui=False,
+        help="write the harness's raw figures here as JSON (used by ctvsim load)",
+    )
+    group.add_argument(
+        "--ctv-progress-fd", type=int, default=-1, include_in_web_ui=False,
+        help="file descriptor that gets one JSON progress line a second (used by ctvsim load)",
+    )
+
+
+def parse_speed(text: str) -> float | None:
+    """Simulated seconds per real second; None means "as fast as possible" (no waiting)."""
+    if str(text).strip().lower() in (SPEED_MAX, "inf", "0"):
+        return None
+    speed = float(text)
+    if speed <= 0:
+        raise ValueError("speed must be > 0 or 'max'")
+    return speed
+
+
+def parse_platforms(text: str) -> list[str] | None:
+    names = [p.strip().lower() for p in str(text).split(",") if p.strip()]
+    return names or None

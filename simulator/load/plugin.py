@@ -1,0 +1,193 @@
+"""Wires the device users into a Locust process: options, world, recorder, results, progress.
+
+`install(events)` is what a locustfile calls; it is idempotent, so a locustfile may be loaded
+next to another that installed it already. Per process it:
+- registers the `--ctv-*` options (`options.py`);
+- at `init`: checks options (bad ones stop the run with exit code 2 before any traffic), keeps
+  only the user classes of the chosen platforms, weights them by the profiles' mix, and
+  attaches a `Recorder` (workers ship it to the master);
+- at `test_start` on processes that run users: builds the `World` (the worker index is known
+  by then, so workers get disjoint device spaces);
+- at the end, on the master or a local run: writes the raw figures for `ctvsim load`
+  (`--ctv-results`), or, under plain `locust`, prints the summary and applies
+  `--ctv-threshold` to the exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import events as locust_events
+from locust.runners import MasterRunner, WorkerRunner
+
+from simulator.errors import UsageError
+from simulator.load import options, retry, thresholds
+from simulator.load.recorder import Recorder
+from simulator.load.summary import Summary, format_table
+from simulator.load.users import DeviceUser, RateCap
+from simulator.load.world import World, WorldSettings, choose_app, load_platforms
+from simulator.profiles import ProfileSet, load_profiles
+
+log = logging.getLogger("ctvsim.load")
+_installed: set[int] = set()
+
+
+@dataclass
+class Harness:
+    """What the users of one process share (hung on `environment.ctvsim`)."""
+
+    profile_set: ProfileSet
+    settings: dict[str, Any]
+    platforms: list[str]
+    recorder: Recorder
+    world: World | None = None
+    retry: Any = None
+    rate_cap: RateCap | None = None
+    users_timeline: list[tuple[float, int]] | None = None
+
+
+def install(events: Any = locust_events) -> None:
+    if id(events) in _installed:
+        return
+    _installed.add(id(events))
+    events.init_command_line_parser.add_listener(options.add_arguments)
+    events.init.add_listener(_on_init)
+    events.test_start.add_listener(_on_test_start)
+    events.quitting.add_listener(_on_quitting)
+
+
+def _settings(parsed: Any) -> dict[str, Any]:
+    """The options that shape the run, checked; a UsageError names what is wrong."""
+    try:
+        speed = options.parse_speed(parsed.ctv_speed)
+    except ValueError:
+        raise UsageError(f"--ctv-speed {parsed.ctv_speed!r}: a number > 0 or 'max'") from None
+    if parsed.ctv_retries < 0:
+        raise UsageError("--ctv-retries must be >= 0")
+    return {
+        "target": parsed.ctv_target, "app": parsed.ctv_app, "seed": parsed.ctv_seed,
+        "speed": speed, "platforms": options.parse_platforms(parsed.ctv_platforms),
+        "retries": parsed.ctv_retries, "max_rps": parsed.ctv_max_rps,
+        "thresholds": thresholds.parse_all(parsed.ctv_threshold),
+    }
+
+
+def _on_init(environment: Any, **_: Any) -> None:
+    parsed = environment.parsed_options
+    if parsed is None:  # Locust used as a library without our options: nothing to do
+        return
+    try:
+        settings = _settings(parsed)
+        profile_set = load_profiles(Path(parsed.ctv_profiles) if parsed.ctv_profiles else None)
+        app = choose_app(profile_set, settings["app"])
+        platforms = load_platforms(profile_set, app, settings["platforms"])
+    except UsageError as error:
+        for line in str(error).splitlines():
+            sys.stderr.write(f"ctvsim: error: {line}\n")
+        sys.exit(2)
+    _choose_user_classes(environment, profile_set, platforms)
+    recorder = Recorder()
+    recorder.attach(environment)
+    environment.ctvsim = Harness(profile_set, settings, platforms, recorder)
+    if not isinstance(environment.runner, WorkerRunner):
+        _start_monitor(environment, parsed.ctv_progress_fd)
+
+
+def _choose_user_classes(environment: Any, profile_set: ProfileSet, platforms: list[str]) -> None:
+    mix = profile_set.mix(platforms)
+    shares = {profile.platform: weight for profile, weight in zip(mix.values, mix.weights,
+                                                                  strict=True)}
+    chosen = [c for c in environment.user_classes
+              if not issubclass(c, DeviceUser) or c.platform in shares]
+    for user_class in chosen:
+        if issubclass(user_class, DeviceUser):
+            user_class.weight = max(1, round(shares[user_class.platform] * 1000))
+    environment.user_classes[:] = chosen
+
+
+def _on_test_start(environment: Any, **_: Any) -> None:
+    harness: Harness | None = getattr(environment, "ctvsim", None)
+    if harness is None or isinstance(environment.runner, MasterRunner):
+        return
+    settings = harness.settings
+    worker = max(0, getattr(environment.runner, "worker_index", 0))
+    app = choose_app(harness.profile_set, settings["app"])
+    world_settings = WorldSettings(settings["seed"], worker, settings["speed"],
+                                   tuple(harness.platforms))
+    harness.world = World(harness.profile_set, app, _dev_key(settings["target"], app.dev_key),
+                          world_settings)
+    harness.retry = retry.policy(settings["retries"])
+    processes = max(1, getattr(environment.parsed_options, "processes", 1) or 1)
+    harness.rate_cap = RateCap(settings["max_rps"] / processes)
+
+
+def _dev_key(target: str, mock_key: str) -> str:
+    from simulator.load.targets import dev_key
+
+    return dev_key(target, mock_key)
+
+
+def _start_monitor(environment: Any, progress_fd: int) -> None:
+    """Samples the user count each second (for the summary) and reports progress on a fd."""
+    harness: Harness = environment.ctvsim
+    harness.users_timeline = []
+    stream = os.fdopen(progress_fd, "w", buffering=1) if progress_fd >= 0 else None
+
+    def monitor() -> None:
+        begun = time.monotonic()
+        while True:
+            gevent.sleep(1.0)
+            runner = environment.runner
+            elapsed = round(time.monotonic() - begun, 1)
+            harness.users_timeline.append((elapsed, runner.user_count))
+            if stream is not None:
+                total = environment.stats.total
+                stream.write(json.dumps({
+                    "elapsed": elapsed, "users": runner.user_count,
+                    "rps": round(total.current_rps, 1), "requests": total.num_requests,
+                    "failures": total.num_failures,
+                }) + "\n")
+
+    gevent.spawn(monitor)
+
+
+def results(environment: Any) -> dict[str, Any]:
+    """The raw figures of the whole run (all workers merged), as `ctvsim load` reads them."""
+    harness: Harness = environment.ctvsim
+    recorder = harness.recorder
+    stopped = recorder.stopped or time.time()
+    return {
+        "started": recorder.started,
+        "seconds": max(0.0, stopped - (recorder.started or stopped)),
+        "entries": {
+            f"{o}|{p}|{int(r)}": e.to_dict() for (o, p, r), e in recorder.entries.items()
+        },
+        "users_timeline": harness.users_timeline or [],
+        "platforms": harness.platforms,
+    }
+
+
+def _on_quitting(environment: Any, **_: Any) -> None:
+    harness: Harness | None = getattr(environment, "ctvsim", None)
+    if harness is None or isinstance(environment.runner, WorkerRunner):
+        return
+    data = results(environment)
+    path = environment.parsed_options.ctv_results
+    if path:
+        Path(path).write_text(json.dumps(data), encoding="utf-8")
+        return
+    recorder = Recorder()
+    recorder.merge_report(data["entries"])
+    summary = Summary(recorder, data["seconds"])
+    summary.verdicts = thresholds.evaluate_all(harness.settings["thresholds"], summary.select)
+    sys.stdout.write(format_table(summary.to_dict()) + "\n")
+    if not all(v.passed for v in summary.verdicts):
+        environment.process_exit_code = 3

@@ -1,0 +1,118 @@
+"""Locust users that are CTV devices: one class per platform, each user one device at a time.
+
+A user walks its device's timeline (`world.Life`): its only task sends the next event when it
+is due and Locust's `wait_time` sleeps until the one after, so a stopping test never cuts a
+request in half (users stop while waiting, or finish the request they are in). Requests are
+named ``{operation} [{platform}]`` so Locust's own tables break down by both; attempts that
+the retry policy re-sends are named ``... retried`` and counted apart from final outcomes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+import gevent
+from locust import FastHttpUser, task
+
+from simulator import contract
+from simulator.load.recorder import request_name
+from simulator.load.world import Life, World
+
+NETWORK_TIMEOUT_S = 10.0
+
+
+class RateCap:
+    """At most `rate` requests a second from this process (0: no cap), spread evenly."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self.interval
+        if slot > now:
+            gevent.sleep(slot - now)
+
+
+class DeviceUser(FastHttpUser):
+    """One simulated device of `platform` (subclasses set it); see the module docstring."""
+
+    abstract = True
+    platform: ClassVar[str] = ""
+    network_timeout = NETWORK_TIMEOUT_S
+    connection_timeout = NETWORK_TIMEOUT_S
+    # The API answers with status codes only: do not ask for compressed bodies.
+    default_headers: ClassVar[dict[str, str]] = {"accept-encoding": "identity"}
+
+    def on_start(self) -> None:
+        harness = self.environment.ctvsim
+        self.world: World = harness.world
+        self.retry = harness.retry
+        self.rate_cap: RateCap = harness.rate_cap
+        self.names = {op: request_name(op, self.platform) for op in contract.OPERATIONS}
+        self.retried_names = {
+            op: request_name(op, self.platform, retried=True) for op in contract.OPERATIONS
+        }
+        self.life: Life = self.world.life(self.platform, time.monotonic())
+
+    def wait_time(self) -> float:
+        return max(0.0, self.life.due_at() - time.monotonic())
+
+    @task
+    def next_event(self) -> None:
+        life = self.life
+        if life.over:
+            self.life = self.world.life(self.platform, time.monotonic())
+            return
+        if life.due_at() > time.monotonic():
+            return
+        event = life.take()
+        if event is None:
+            return
+        self.rate_cap.wait()
+        request = self.world.request(life, event, int(time.time() * 1000))
+        accepted = self.send(request.operation, request.path, request.body, request.headers)
+        if accepted and request.operation == contract.FIRST_OPEN:
+            life.installed = True
+
+    def send(self, operation: str, path: str, body: bytes, headers: dict[str, str]) -> bool:
+        """POST one request, re-sending the same bytes as the retry policy allows."""
+        retry = self.retry
+        if retry.retries == 0:
+            response = self.client.request("POST", path, data=body, headers=headers,
+                                           name=self.names[operation])
+            return response.status_code in contract.SUCCESS_STATUSES
+        attempt = 0
+        while True:
+            with self.client.request("POST", path, data=body, headers=headers,
+                                     name=self.names[operation], catch_response=True) as response:
+                status = response.status_code or None
+                delay = retry.delay_before_retry(attempt, status, _retry_after(response))
+                if delay is not None:
+                    response.request_meta["name"] = self.retried_names[operation]
+            if delay is None:
+                return status in contract.SUCCESS_STATUSES
+            attempt += 1
+            gevent.sleep(delay)
+
+
+def _retry_after(response: Any) -> str | None:
+    headers = getattr(response, "headers", None)
+    return headers.get("retry-after") if headers else None
+
+
+def per_platform_classes(platforms: tuple[str, ...]) -> dict[str, type[DeviceUser]]:
+    """`RokuDevice`, `TizenDevice`, ...: one user class per platform (weights set at init)."""
+    return {
+        f"{name.capitalize()}Device": type(
+            f"{name.capitalize()}Device", (DeviceUser,),
+            {"platform": name, "__module__": __name__,
+             "__doc__": f"A {name} device walking its timeline."},
+        )
+        for name in platforms
+    }
