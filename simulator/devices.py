@@ -212,45 +212,61 @@ def _mean(table: WeightedTable[int]) -> float:
 _WORKER_SHIFT: Final = 40
 
 
+@dataclass(slots=True)
+class _Stream:
+    """One random stream of a factory, with the household it is in the middle of."""
+
+    rng: random.Random
+    household: _Household | None = None
+
+
 class DeviceFactory:
     """A deterministic stream of devices for one (seed, worker).
 
-    Consecutive devices of one household share its public IP and time zone. The stream
-    continues across calls: two ``devices(500)`` calls give the same devices as one
-    ``devices(1000)``.
+    Consecutive devices of one household share its public IP and time zone. Each platform (and
+    the mix) has its own random stream, so roku devices of seed 1 share nothing with tizen
+    devices of seed 1. Streams continue across calls: two ``devices(500)`` calls give the same
+    devices as one ``devices(1000)``.
     """
 
     def __init__(self, profile_set: ProfileSet, seed: int, worker: int = 0) -> None:
         if worker < 0:
             raise UsageError(f"worker must be >= 0, got {worker}")
         self._builder = _Builder(profile_set)
-        # A string seed goes through SHA-512: stable across processes and Python builds.
-        self._rng = random.Random(f"ctvsim-devices:{seed}:{worker}")
+        self._seed = f"ctvsim-devices:{seed}:{worker}"
+        self._streams: dict[str | None, _Stream] = {}
         self._next_household = worker << _WORKER_SHIFT
-        self._household: _Household | None = None
 
     def devices(self, n: int, platform: str | None = None) -> Iterator[Device]:
         """``n`` devices of ``platform``, or of the default mix when it is None."""
         if n < 0:
             raise UsageError(f"n must be >= 0, got {n}")
         entry = None if platform is None else self._builder.platform(platform)
-        return (self.device_of(entry) for _ in range(n))
+        stream = self._stream(platform)
+        return (self._next(stream, entry) for _ in range(n))
 
     def device(self, platform: str | None = None) -> Device:
-        return self.device_of(None if platform is None else self._builder.platform(platform))
+        entry = None if platform is None else self._builder.platform(platform)
+        return self._next(self._stream(platform), entry)
 
-    def device_of(self, entry: _Platform | None) -> Device:
-        household = self._household
-        if household is None or household.remaining <= 0 or (
-            entry is not None and household.platform is not entry
-        ):
-            household = self._household = self._builder.household(
-                self._rng, entry or self._builder.household_mix.pick(self._rng),
-                self._next_household,
+    def _stream(self, platform: str | None) -> _Stream:
+        stream = self._streams.get(platform)
+        if stream is None:
+            # A string seed goes through SHA-512: stable across processes and Python builds.
+            rng = random.Random(f"{self._seed}:{platform or 'mix'}")
+            stream = self._streams[platform] = _Stream(rng)
+        return stream
+
+    def _next(self, stream: _Stream, entry: _Platform | None) -> Device:
+        household = stream.household
+        if household is None or household.remaining <= 0:
+            chosen = entry or self._builder.household_mix.pick(stream.rng)
+            household = stream.household = self._builder.household(
+                stream.rng, chosen, self._next_household
             )
             self._next_household += 1
         household.remaining -= 1
-        return self._builder.device(self._rng, household)
+        return self._builder.device(stream.rng, household)
 
 
 class CTVProvider(BaseProvider):
