@@ -1,0 +1,69 @@
+"""`ctvsim load`: a headless Locust load test with thresholds, reports and reconciliation."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+EPILOG = """\
+exit codes: 0 every threshold held (and reconciliation passed); 2 usage error, nothing sent;
+3 a threshold was breached; 4 reconciliation with the embedded mock failed (lost,
+duplicated or misordered requests; takes precedence over 3); 1 the Locust run itself failed;
+130 interrupted (the summary of what ran is still printed).
+
+thresholds: METRIC[SCOPE]<|<=|>|>=VALUE, e.g. p99<50ms, p95[session]<20ms,
+p99[session,roku]<30ms, error_rate<0.5%, rps>2000, count[first_open]>0.
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "load",
+        help="load-test a target with simulated CTV devices (Locust)",
+        description="Run simulated CTV devices through Locust against the embedded mock "
+        "(default), a URL, sandbox or production; print a summary with sub-millisecond "
+        "percentiles; apply thresholds; write HTML, CSV, JSON and JUnit reports.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--target", metavar="URL|mock|sandbox|production",
+        help="where to send (default: start the embedded mock and reconcile with it)")
+    add("--app", metavar="ID", help="app id from the apps file (default: the first normal one)")
+    add("--users", "-u", type=int, default=50, metavar="N",
+        help="concurrent devices (peak, with a shape; default 50)")
+    add("--spawn-rate", "-r", type=float, metavar="R", help="users started per second "
+        "(default: all at once)")
+    add("--duration", "-t", default="30s", metavar="D", help="run time: 30s, 5m, 1h30m "
+        "(default 30s)")
+    add("--platforms", metavar="a,b", help="only these platforms (default: the app's mix)")
+    add("--shape", choices=["day", "step", "spike"],
+        help="load shape over the run (default: constant users)")
+    add("--speed", default="1440", metavar="X",
+        help="simulated seconds per second (1440: a day a minute; max: no waiting)")
+    add("--processes", type=int, default=1, metavar="N",
+        help="Locust worker processes (Locust's master/worker mode; default 1)")
+    add("--web", action="store_true", help="also serve Locust's web UI on 127.0.0.1")
+    add("--web-port", type=int, default=8089, metavar="PORT", help="web UI port (8089)")
+    add("--report-dir", metavar="DIR",
+        help="write locust.html, locust_*.csv, summary.json, junit.xml and locust.log here")
+    add("--threshold", action="append", default=[], metavar="EXPR",
+        help="pass/fail rule (repeatable), e.g. 'p99<50ms'")
+    add("--seed", type=int, default=1, metavar="S", help="seed of all generated data (1)")
+    add("--retries", type=int, default=0, metavar="N",
+        help="re-send failed requests per the client's retry policy (default 0)")
+    add("--allow-production", action="store_true",
+        help="allow --target production (real events; rate-capped)")
+    add("--max-rps", type=float, default=0.0, metavar="R",
+        help="cap on requests per second (production default: 10)")
+    add("--profiles", metavar="DIR", help="extra profiles directory")
+    add("--mock-fault", action="append", default=[], metavar="SPEC",
+        help="fault rule for the embedded mock, e.g. 'status=500,probability=0.1'")
+    add("--no-reconcile", action="store_true",
+        help="skip the reconciliation with the embedded mock's journal")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from simulator.load import runner
+
+    return runner.run(args)

@@ -1,0 +1,109 @@
+"""After a run against the local mock: does what the mock journaled match what was sent?
+
+Per platform and operation of the app under test, the harness knows every attempt it made and
+how each ended: with an HTTP status (the mock answered, so it must have journaled it) or with
+no status (connection error, timeout: the mock may or may not have seen it). The mock counts
+validation outcomes per status and injected faults apart. The checks:
+
+- lost: the mock journaled fewer requests than the harness got answers for;
+- unexpected: the mock journaled more than the harness sent;
+- status mismatch: per HTTP status the mock's count differs from the answers the harness got
+  (beyond what unanswered attempts can explain);
+- duplicates: the mock saw a request id twice more often than the harness re-sent a request
+  whose first attempt went unanswered (a re-send after an answered attempt that the mock
+  accepted would be a harness bug);
+- ordering: the mock saw a session or in-app event before its device's first_open.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from simulator.load.recorder import Recorder
+
+ORDERING_WARNING = "ordering"
+
+
+def _harness_attempts(recorder: Recorder) -> dict[tuple[str, str], Counter[str]]:
+    """Outcomes of every attempt (final and retried) per (platform, operation)."""
+    attempts: dict[tuple[str, str], Counter[str]] = {}
+    for retried in (False, True):
+        for operation, platform, entry in recorder.items(retried=retried):
+            attempts.setdefault((platform, operation), Counter()).update(entry.outcomes)
+    return attempts
+
+
+def _mock_counts(stats: Mapping[str, Any], app_id: str) -> dict[tuple[str, str], Counter[str]]:
+    """What the mock counted per (platform, operation): statuses, and injected faults."""
+    counts: dict[tuple[str, str], Counter[str]] = {}
+    for section, prefix in (("by_app", ""), ("injected_by_app", "injected:")):
+        for platform, operations in stats.get(section, {}).get(app_id, {}).items():
+            for operation, outcomes in operations.items():
+                counter = counts.setdefault((platform, operation), Counter())
+                for outcome, count in outcomes.items():
+                    counter[prefix + str(outcome)] += int(count)
+    return counts
+
+
+def _check_stream(name: str, sent: Counter[str], seen: Counter[str]) -> list[str]:
+    answered = sum(n for outcome, n in sent.items() if outcome.isdigit())
+    unanswered = sum(n for outcome, n in sent.items() if not outcome.isdigit())
+    journaled = sum(seen.values())
+    problems = []
+    if journaled < answered:
+        problems.append(f"{name}: lost {answered - journaled} requests (the harness got "
+                        f"{answered} answers, the mock journaled {journaled})")
+    if journaled > answered + unanswered:
+        problems.append(f"{name}: the mock journaled {journaled - answered - unanswered} "
+                        f"requests more than the harness sent ({answered + unanswered})")
+    validation = Counter({k: v for k, v in seen.items() if k.isdigit()})
+    injected = sum(v for k, v in seen.items() if not k.isdigit())
+    for status in sorted(set(validation) | {k for k in sent if k.isdigit()}):
+        got, counted = sent.get(status, 0), validation.get(status, 0)
+        slack = unanswered + (injected if counted < got else 0)
+        if abs(got - counted) > slack:
+            problems.append(f"{name}: status {status}: the harness got {got}, "
+                            f"the mock counted {counted}")
+    return problems
+
+
+def reconcile(recorder: Recorder, stats: Mapping[str, Any], app_id: str) -> dict[str, Any]:
+    """The verdict, with every problem as one line, and the figures it was drawn from."""
+    sent = _harness_attempts(recorder)
+    seen = _mock_counts(stats, app_id)
+    problems: list[str] = []
+    for key in sorted(set(sent) | set(seen)):
+        platform, operation = key
+        problems += _check_stream(f"{operation} [{platform}]", sent.get(key, Counter()),
+                                  seen.get(key, Counter()))
+    resent_unanswered = sum(
+        n for _, _, entry in recorder.items(retried=True)
+        for outcome, n in entry.outcomes.items() if not outcome.isdigit()
+    )
+    duplicates = int(stats.get("duplicates", 0))
+    if duplicates > resent_unanswered:
+        problems.append(f"unexpected duplicates: the mock saw {duplicates} repeated request "
+                        f"ids, the harness re-sent {resent_unanswered} unanswered requests")
+    ordering = int(stats.get("warnings", {}).get(ORDERING_WARNING, 0))
+    if ordering:
+        problems.append(f"ordering: {ordering} sessions or in-app events arrived before "
+                        "their device's first_open")
+    return {
+        "passed": not problems,
+        "problems": problems,
+        "harness_attempts": sum(sum(c.values()) for c in sent.values()),
+        "mock_journaled": sum(sum(c.values()) for c in seen.values()),
+        "mock_duplicates": duplicates,
+        "mock_ordering_warnings": ordering,
+        "per_operation": {
+            operation: {
+                "harness_final": sum(e.histogram.count for o, _, e in recorder.items()
+                                     if o == operation),
+                "mock_journaled": sum(sum(c.values()) for (p, o), c in seen.items()
+                                      if o == operation),
+            }
+            for operation in sorted({o for _, o in set(sent) | set(seen)})
+        },
+    }

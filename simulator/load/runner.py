@@ -1,0 +1,240 @@
+"""`ctvsim load`: check everything, start the mock if needed, run Locust, judge, report.
+
+Locust runs as a child process (`python -m locust -f <bundled locustfile>`), not as a library
+in this process: gevent's monkey-patching stays out of the CLI (which also drives the mock
+subprocess, a thread and httpx), Locust's own `--processes` master/worker mode works as is,
+and the child's cost is one interpreter start (about a second) per run. The child writes its
+raw figures (`--ctv-results`); this process builds the summary, applies thresholds,
+reconciles with the mock, writes the reports and chooses the exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simulator.cli import (
+    EXIT_FAILED_REQUESTS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RECONCILIATION,
+    EXIT_THRESHOLD,
+)
+from simulator.errors import UsageError
+from simulator.load import options, reports, targets, thresholds
+from simulator.load.progress import Progress
+from simulator.load.reconcile import reconcile
+from simulator.load.recorder import Recorder
+from simulator.load.shapes import SHAPES
+from simulator.load.summary import Summary, format_table
+from simulator.load.world import choose_app, load_platforms
+
+STOP_TIMEOUT_S = 10  # let in-flight requests finish, so every request sent is counted
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+PACKAGE_DIR = Path(__file__).resolve().parent
+LOCUSTFILE = PACKAGE_DIR / "locustfile.py"
+SHAPEFILE = PACKAGE_DIR / "shapefile.py"
+
+
+def parse_duration(text: str) -> float:
+    """`30s`, `5m`, `1h30m`, `90` (seconds) -> seconds; anything else is a usage error."""
+    match = _DURATION.match(text.strip().lower())
+    if not text.strip() or not match or not any(match.groups()):
+        raise UsageError(f"--duration {text!r}: use e.g. 30s, 5m, 1h30m or a number of seconds")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total <= 0:
+        raise UsageError(f"--duration {text!r}: must be longer than 0 s")
+    return total
+
+
+@dataclass
+class Plan:
+    """Everything `ctvsim load` will do, checked before any process starts."""
+
+    args: Any
+    seconds: float
+    thresholds: list[thresholds.Threshold]
+    app_id: str
+    platforms: list[str]
+    max_rps: float
+    embedded: bool
+    report_dir: Path | None
+    extra: list[str] = field(default_factory=list)
+
+
+def prepare(args: Any) -> Plan:
+    """Checks every argument; a UsageError (exit 2) here means nothing was sent."""
+    from simulator.profiles import load_profiles
+
+    parsed_thresholds = thresholds.parse_all(args.threshold)
+    seconds = parse_duration(args.duration)
+    if args.users < 1:
+        raise UsageError("--users must be at least 1")
+    if args.spawn_rate is not None and args.spawn_rate <= 0:
+        raise UsageError("--spawn-rate must be > 0")
+    if args.processes < 1:
+        raise UsageError("--processes must be at least 1")
+    if args.retries < 0:
+        raise UsageError("--retries must be >= 0")
+    if args.shape is not None and args.shape not in SHAPES:
+        raise UsageError(f"--shape {args.shape!r}; allowed: {', '.join(SHAPES)}")
+    try:
+        options.parse_speed(args.speed)
+    except ValueError:
+        raise UsageError(f"--speed {args.speed!r}: a number > 0 or 'max'") from None
+    embedded = args.target is None
+    if not embedded:
+        targets.base_url(args.target)
+    max_rps = targets.check_safety(args.target or "mock", args.allow_production, args.max_rps)
+    profile_set = load_profiles(Path(args.profiles) if args.profiles else None)
+    app = choose_app(profile_set, args.app)
+    platforms = load_platforms(profile_set, app, options.parse_platforms(args.platforms or ""))
+    report_dir = Path(args.report_dir) if args.report_dir else None
+    if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
+        raise UsageError(f"--report-dir {report_dir}: exists and is not a directory")
+    return Plan(args, seconds, parsed_thresholds, app.app_id, platforms, max_rps, embedded,
+                report_dir)
+
+
+def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd: int,
+                   ) -> list[str]:
+    args = plan.args
+    files = f"{LOCUSTFILE},{SHAPEFILE}" if args.shape else str(LOCUSTFILE)
+    command = [
+        sys.executable, "-m", "locust", "-f", files,
+        "-u", str(args.users), "-r", str(args.spawn_rate or args.users),
+        "-t", f"{plan.seconds:g}s", "-H", url, "-s", str(STOP_TIMEOUT_S),
+        "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
+        "--html", str(logs / reports.HTML_FILE), "--csv", str(logs / reports.CSV_PREFIX),
+        "--ctv-target", args.target or url, "--ctv-app", plan.app_id,
+        "--ctv-platforms", ",".join(plan.platforms), "--ctv-seed", str(args.seed),
+        "--ctv-speed", str(args.speed), "--ctv-retries", str(args.retries),
+        "--ctv-max-rps", f"{plan.max_rps:g}", "--ctv-results", str(results),
+        "--ctv-progress-fd", str(progress_fd),
+    ]
+    if args.profiles:
+        command += ["--ctv-profiles", str(args.profiles)]
+    if args.shape:
+        command += ["--ctv-shape", args.shape]
+    if args.processes > 1:
+        command += ["--processes", str(args.processes)]
+    if args.web:
+        command += ["--web-host", "127.0.0.1", "--web-port", str(args.web_port),
+                    "--autostart", "--autoquit", "30"]
+    else:
+        command.append("--headless")
+    return command
+
+
+def _child_env(embedded: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    if embedded:  # the embedded mock knows only the apps file's mock keys
+        env.pop(targets.DEV_KEY_ENV, None)
+    return env
+
+
+def _run_locust(command: list[str], log_path: Path, progress: Progress, env: dict[str, str],
+                cpus: set[int] | None) -> tuple[int, bool]:
+    """Runs Locust to its end; Ctrl+C is passed on so it still writes its results."""
+    interrupted = False
+    with open(log_path, "wb") as log:
+        child = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            pass_fds=(progress.fd_for_child,),
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+        )
+        progress.start()
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:
+                interrupted = True
+                child.send_signal(signal.SIGINT)
+    progress.stop()
+    return code, interrupted
+
+
+def _cpu_split(embedded: bool) -> tuple[set[int] | None, set[int] | None]:
+    """(mock cores, Locust cores): the embedded mock gets a core of its own when there are 2+."""
+    available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not embedded or len(available) < 2:
+        return None, None
+    return {available[-1]}, set(available[:-1])
+
+
+def run(args: Any) -> int:
+    plan = prepare(args)
+    with tempfile.TemporaryDirectory(prefix="ctvsim-load-") as scratch:
+        logs = plan.report_dir or Path(scratch)
+        logs.mkdir(parents=True, exist_ok=True)
+        return _execute(plan, logs, Path(scratch) / "results.json")
+
+
+def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
+    mock_cpus, locust_cpus = _cpu_split(plan.embedded)
+    if plan.embedded:
+        from simulator.mock.server import MockServer
+
+        rules = plan.args.mock_fault
+        faults = {"rules": rules, "seed": plan.args.seed} if rules else None
+        with MockServer(subprocess=True, cpus=mock_cpus, faults=faults) as mock:
+            code, interrupted = _locust(plan, mock.url, logs, results_path, locust_cpus)
+            stats = mock.stats() if results_path.exists() else None
+    else:
+        url = targets.base_url(plan.args.target)
+        code, interrupted = _locust(plan, url, logs, results_path, locust_cpus)
+        stats = None
+    if not results_path.exists():
+        tail = (logs / "locust.log").read_text(errors="replace").splitlines()[-15:]
+        sys.stderr.write("ctvsim: error: the Locust run ended (exit code "
+                         f"{code}) without results; last lines of its log:\n")
+        sys.stderr.write("".join(f"  {line}\n" for line in tail))
+        return EXIT_INTERRUPTED if interrupted else EXIT_FAILED_REQUESTS
+    return _judge(plan, json.loads(results_path.read_text()), stats, logs, interrupted)
+
+
+def _locust(plan: Plan, url: str, logs: Path, results: Path, cpus: set[int] | None,
+            ) -> tuple[int, bool]:
+    progress = Progress()
+    command = locust_command(plan, url, results, logs, progress.fd_for_child)
+    return _run_locust(command, logs / "locust.log", progress, _child_env(plan.embedded), cpus)
+
+
+def _judge(plan: Plan, raw: dict[str, Any], stats: dict[str, Any] | None, logs: Path,
+           interrupted: bool) -> int:
+    recorder = Recorder()
+    recorder.merge_report(raw["entries"])
+    args = plan.args
+    summary = Summary(recorder, raw["seconds"], run={
+        "target": "embedded mock" if plan.embedded else args.target, "app": plan.app_id,
+        "platforms": plan.platforms, "users": args.users, "shape": args.shape or "constant",
+        "speed": args.speed, "seed": args.seed, "retries": args.retries,
+        "processes": args.processes, "duration_s": plan.seconds,
+        "users_timeline": raw["users_timeline"],
+    })
+    summary.verdicts = thresholds.evaluate_all(plan.thresholds, summary.select)
+    if stats is not None and not args.no_reconcile:
+        summary.reconciliation = reconcile(recorder, stats, plan.app_id)
+    data = summary.to_dict()
+    if plan.report_dir is not None:
+        reports.write_reports(plan.report_dir, data)
+    sys.stdout.write(format_table(data) + "\n")
+    if plan.report_dir is not None:
+        sys.stdout.write(f"reports: {plan.report_dir}\n")
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if summary.reconciliation is not None and not summary.reconciliation["passed"]:
+        return EXIT_RECONCILIATION
+    if not all(v.passed for v in summary.verdicts):
+        return EXIT_THRESHOLD
+    return EXIT_OK
