@@ -194,7 +194,7 @@ class _Builder:
         limited = rng.random() < ad_id.lat_probability
         ids = [("custom", _uuid_layout(rng.getrandbits(128), 4))]
         if platform.ad_format is not None and ad_id.type is not None:
-            if not limited:
+            if not limited or ad_id.under_lat == "keep":
                 ids.append((ad_id.type, platform.ad_format.draw(rng)))
             elif ad_id.under_lat == "zeros":
                 ids.append((ad_id.type, platform.ad_format.zeros))

@@ -36,7 +36,7 @@ T = TypeVar("T")
 
 # The ad id formats devices.py can generate (it holds one generator per name).
 AD_ID_FORMATS = ("uuid4", "uuid5", "guid", "hex32", "steamid64", "uint64")
-UNDER_LAT = ("omit", "zeros")
+UNDER_LAT = ("omit", "zeros", "keep")
 PLANS = ("normal", "zero")
 UA_PLACEHOLDERS = ("model", "os", "os_major", "os_minor", "os_patch")
 APPS_FILE = "apps.yaml"
@@ -85,7 +85,9 @@ class AdId:
     type: str | None  # contract id type (`rida`, `tifa`, ...); None: the platform has none
     format: str | None  # one of AD_ID_FORMATS; None exactly when `type` is None
     lat_probability: float  # share of devices with limit_ad_tracking true
-    under_lat: str  # "omit": no ad id when LAT is on; "zeros": all-zero id of the same format
+    # What the ad id becomes when LAT is on: "omit" (left out), "zeros" (an all-zero id of the
+    # same format) or "keep" (sent as usual, as LG's SDK does).
+    under_lat: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ def test_profiles_validate_reports_every_problem_and_exits_2(tmp_path) -> None:
     assert len(lines) == 2 and "Traceback" not in result.stderr
     assert lines[0].startswith(f"ctvsim: error: {tmp_path.name}/roku.yaml:")
     assert lines[0].endswith(": weight: must be > 0")
-    assert lines[1].endswith(": ad_id.under_lat: 'x' is not one of omit, zeros")
+    assert lines[1].endswith(": ad_id.under_lat: 'x' is not one of omit, zeros, keep")
 
 
 @pytest.mark.parametrize(("args", "says"), [

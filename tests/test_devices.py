@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -168,7 +169,7 @@ def test_ids_follow_format_and_lat_rule(platform: str) -> None:
             continue
         [(id_type, value)] = rest
         assert id_type == ad_id.type
-        if device.limit_ad_tracking:
+        if device.limit_ad_tracking and ad_id.under_lat == "zeros":
             assert value == ZEROS[ad_id.format]
         else:
             assert FORMAT_CHECKS[ad_id.format](value), value
@@ -239,3 +240,19 @@ def test_faker_provider_is_seeded_by_faker() -> None:
     assert {"roku", "tizen", "webos"} <= mixed
     with pytest.raises(Exception, match="unknown platform 'android'"):
         fake.ctv_device(platform="android")
+
+
+@pytest.mark.parametrize(("under_lat", "ad_ids"), [
+    ("omit", set()), ("zeros", {"00000000-0000-0000-0000-000000000000"}), ("keep", None),
+])
+def test_under_lat_rules(under_lat: str, ad_ids: set[str] | None) -> None:
+    roku = profile_set().profiles["roku"]
+    always_lat = replace(roku, ad_id=replace(roku.ad_id, lat_probability=1.0, under_lat=under_lat))
+    only = ProfileSet({"roku": always_lat}, profile_set().curves, profile_set().apps)
+    devices = list(DeviceFactory(only, 3).devices(200))
+    assert all(d.limit_ad_tracking for d in devices)
+    values = {value for d in devices for id_type, value in d.device_ids if id_type == "rida"}
+    if ad_ids is None:  # kept: a real id on every device
+        assert len(values) == 200 and all(FORMAT_CHECKS["uuid5"](v) for v in values)
+    else:
+        assert values == ad_ids
