@@ -84,3 +84,17 @@ def test_devices_formats(capsys) -> None:
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:3] == ["platform", "model", "os"] and len(table) == 6
     assert all(line.startswith("roku ") for line in table[2:])
+
+
+def test_reader_closing_early_is_not_an_error() -> None:
+    """`ctvsim devices ... | head -1`: exit 0, no traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "devices", "--mix", "-n", "200000", "--format",
+         "jsonl"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert orjson.loads(process.stdout.readline())["platform"] in contract.PLATFORMS
+    process.stdout.close()
+    assert process.wait(timeout=60) == 0
+    assert process.stderr.read() == b""
+    process.stderr.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -55,7 +56,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"-n must be at least 1, got {args.n}")
     profile_set = load_profiles(args.profiles)
     devices = DeviceFactory(profile_set, args.seed).devices(args.n, args.platform)
-    {"table": _write_table, "json": _write_json, "jsonl": _write_jsonl}[args.format](devices)
+    write = {"table": _write_table, "json": _write_json, "jsonl": _write_jsonl}[args.format]
+    try:
+        write(devices)
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): not an error; silence the flush at exit too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
