@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import sys
 import time
 from dataclasses import dataclass
@@ -28,11 +29,12 @@ import gevent
 from locust import events as locust_events
 from locust.runners import MasterRunner, WorkerRunner
 
+from simulator.client import Pacer, RetryPolicy
 from simulator.errors import UsageError
-from simulator.load import options, retry, thresholds
+from simulator.load import options, targets, thresholds
 from simulator.load.recorder import Recorder
 from simulator.load.summary import Summary, format_table
-from simulator.load.users import DeviceUser, RateCap
+from simulator.load.users import DeviceUser
 from simulator.load.world import World, WorldSettings, choose_app, load_platforms
 from simulator.profiles import ProfileSet, load_profiles
 
@@ -49,8 +51,8 @@ class Harness:
     platforms: list[str]
     recorder: Recorder
     world: World | None = None
-    retry: Any = None
-    rate_cap: RateCap | None = None
+    retry: RetryPolicy | None = None
+    pacer: Pacer | None = None
     users_timeline: list[tuple[float, int]] | None = None
 
 
@@ -72,10 +74,13 @@ def _settings(parsed: Any) -> dict[str, Any]:
         raise UsageError(f"--ctv-speed {parsed.ctv_speed!r}: a number > 0 or 'max'") from None
     if parsed.ctv_retries < 0:
         raise UsageError("--ctv-retries must be >= 0")
+    target, max_rps = targets.check(parsed.ctv_target, parsed.ctv_allow_production,
+                                    parsed.ctv_max_rps)
     return {
-        "target": parsed.ctv_target, "app": parsed.ctv_app, "seed": parsed.ctv_seed,
-        "speed": speed, "platforms": options.parse_platforms(parsed.ctv_platforms),
-        "retries": parsed.ctv_retries, "max_rps": parsed.ctv_max_rps,
+        "target": parsed.ctv_target, "base_url": target.base_url, "app": parsed.ctv_app,
+        "seed": parsed.ctv_seed, "speed": speed,
+        "platforms": options.parse_platforms(parsed.ctv_platforms),
+        "retries": parsed.ctv_retries, "max_rps": max_rps,
         "thresholds": thresholds.parse_all(parsed.ctv_threshold),
     }
 
@@ -89,11 +94,14 @@ def _on_init(environment: Any, **_: Any) -> None:
         profile_set = load_profiles(Path(parsed.ctv_profiles) if parsed.ctv_profiles else None)
         app = choose_app(profile_set, settings["app"])
         platforms = load_platforms(profile_set, app, settings["platforms"])
+        targets.dev_key(settings["target"], app)  # no key for a remote target: stop here
     except UsageError as error:
         for line in str(error).splitlines():
             sys.stderr.write(f"ctvsim: error: {line}\n")
         sys.exit(2)
     _choose_user_classes(environment, profile_set, platforms)
+    if not environment.host:
+        environment.host = settings["base_url"]
     recorder = Recorder()
     recorder.attach(environment)
     environment.ctvsim = Harness(profile_set, settings, platforms, recorder)
@@ -122,17 +130,15 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     app = choose_app(harness.profile_set, settings["app"])
     world_settings = WorldSettings(settings["seed"], worker, settings["speed"],
                                    tuple(harness.platforms))
-    harness.world = World(harness.profile_set, app, _dev_key(settings["target"], app.dev_key),
+    harness.world = World(harness.profile_set, app, targets.dev_key(settings["target"], app),
                           world_settings)
-    harness.retry = retry.policy(settings["retries"])
+    harness.retry = RetryPolicy(
+        retries=settings["retries"],
+        rng=random.Random(f"ctvsim-load-retries:{settings['seed']}:{worker}"),
+    )
     processes = max(1, getattr(environment.parsed_options, "processes", 1) or 1)
-    harness.rate_cap = RateCap(settings["max_rps"] / processes)
-
-
-def _dev_key(target: str, mock_key: str) -> str:
-    from simulator.load.targets import dev_key
-
-    return dev_key(target, mock_key)
+    max_rps = settings["max_rps"] / processes
+    harness.pacer = Pacer(max_rps) if max_rps > 0 else None
 
 
 def _start_monitor(environment: Any, progress_fd: int) -> None:

@@ -28,6 +28,7 @@ from simulator.cli import (
     EXIT_RECONCILIATION,
     EXIT_THRESHOLD,
 )
+from simulator.client import DEV_KEY_ENV, resolve_target
 from simulator.errors import UsageError
 from simulator.load import options, reports, targets, thresholds
 from simulator.load.progress import Progress
@@ -92,9 +93,9 @@ def prepare(args: Any) -> Plan:
     except ValueError:
         raise UsageError(f"--speed {args.speed!r}: a number > 0 or 'max'") from None
     embedded = args.target is None
+    max_rps = args.max_rps
     if not embedded:
-        targets.base_url(args.target)
-    max_rps = targets.check_safety(args.target or "mock", args.allow_production, args.max_rps)
+        _, max_rps = targets.check(args.target, args.allow_production, args.max_rps)
     profile_set = load_profiles(Path(args.profiles) if args.profiles else None)
     app = choose_app(profile_set, args.app)
     platforms = load_platforms(profile_set, app, options.parse_platforms(args.platforms or ""))
@@ -121,6 +122,8 @@ def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd:
         "--ctv-max-rps", f"{plan.max_rps:g}", "--ctv-results", str(results),
         "--ctv-progress-fd", str(progress_fd),
     ]
+    if args.allow_production:
+        command.append("--ctv-allow-production")
     if args.profiles:
         command += ["--ctv-profiles", str(args.profiles)]
     if args.shape:
@@ -138,7 +141,7 @@ def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd:
 def _child_env(embedded: bool) -> dict[str, str]:
     env = dict(os.environ)
     if embedded:  # the embedded mock knows only the apps file's mock keys
-        env.pop(targets.DEV_KEY_ENV, None)
+        env.pop(DEV_KEY_ENV, None)
     return env
 
 
@@ -191,7 +194,7 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
             code, interrupted = _locust(plan, mock.url, logs, results_path, locust_cpus)
             stats = mock.stats() if results_path.exists() else None
     else:
-        url = targets.base_url(plan.args.target)
+        url = resolve_target(plan.args.target, allow_production=True).base_url
         code, interrupted = _locust(plan, url, logs, results_path, locust_cpus)
         stats = None
     if not results_path.exists():

@@ -16,27 +16,11 @@ import gevent
 from locust import FastHttpUser, task
 
 from simulator import contract
+from simulator.client import Pacer, RetryPolicy
 from simulator.load.recorder import request_name
 from simulator.load.world import Life, World
 
 NETWORK_TIMEOUT_S = 10.0
-
-
-class RateCap:
-    """At most `rate` requests a second from this process (0: no cap), spread evenly."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self._next = 0.0
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        now = time.monotonic()
-        slot = max(now, self._next)
-        self._next = slot + self.interval
-        if slot > now:
-            gevent.sleep(slot - now)
 
 
 class DeviceUser(FastHttpUser):
@@ -52,8 +36,8 @@ class DeviceUser(FastHttpUser):
     def on_start(self) -> None:
         harness = self.environment.ctvsim
         self.world: World = harness.world
-        self.retry = harness.retry
-        self.rate_cap: RateCap = harness.rate_cap
+        self.retry: RetryPolicy = harness.retry
+        self.pacer: Pacer | None = harness.pacer
         self.names = {op: request_name(op, self.platform) for op in contract.OPERATIONS}
         self.retried_names = {
             op: request_name(op, self.platform, retried=True) for op in contract.OPERATIONS
@@ -74,7 +58,8 @@ class DeviceUser(FastHttpUser):
         event = life.take()
         if event is None:
             return
-        self.rate_cap.wait()
+        if self.pacer is not None:
+            gevent.sleep(self.pacer.reserve(time.monotonic()))
         request = self.world.request(life, event, int(time.time() * 1000))
         accepted = self.send(request.operation, request.path, request.body, request.headers)
         if accepted and request.operation == contract.FIRST_OPEN:
@@ -87,17 +72,17 @@ class DeviceUser(FastHttpUser):
             response = self.client.request("POST", path, data=body, headers=headers,
                                            name=self.names[operation])
             return response.status_code in contract.SUCCESS_STATUSES
-        attempt = 0
+        attempts = 0
         while True:
+            attempts += 1
             with self.client.request("POST", path, data=body, headers=headers,
                                      name=self.names[operation], catch_response=True) as response:
                 status = response.status_code or None
-                delay = retry.delay_before_retry(attempt, status, _retry_after(response))
+                delay = retry.after(attempts, status, _retry_after(response))
                 if delay is not None:
                     response.request_meta["name"] = self.retried_names[operation]
             if delay is None:
                 return status in contract.SUCCESS_STATUSES
-            attempt += 1
             gevent.sleep(delay)
 
 
