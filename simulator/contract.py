@@ -8,7 +8,6 @@ that the mock's ``/openapi.json`` is generated from the same data it validates w
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -228,12 +227,14 @@ class IpRule:
         return self.text.json_schema()
 
 
+# A dotted quad without leading zeros: exactly what ipaddress.IPv4Address accepts, ~10x
+# faster (the mock checks every request's ip on its hot path).
+_OCTET: Final = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4: Final = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 def is_ipv4(value: str) -> bool:
-    try:
-        ipaddress.IPv4Address(value)
-    except ValueError:
-        return False
-    return True
+    return _IPV4.fullmatch(value) is not None
 
 
 DEVICE_ID_VALUE_PATTERN: Final = r"^[A-Za-z0-9\-_]+$"
