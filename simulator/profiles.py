@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -324,7 +324,13 @@ class _Doc:
 
     def fields(self, node: Node, where: str, required: Sequence[str],
                optional: Sequence[str] = ()) -> dict[str, Node] | None:
-        """The mapping's values by key; unknown, duplicate and missing keys are problems."""
+        """The mapping's values by key; unknown, duplicate and missing keys are problems.
+
+        A missing required key maps to _MISSING, which every read skips silently, so the
+        keys that are there still get checked.
+        """
+        if node is _MISSING:
+            return None
         if not isinstance(node, MappingNode):
             self.fail(node, where, "must be a mapping")
             return None
@@ -342,9 +348,12 @@ class _Doc:
         for key in required:
             if key not in found:
                 self.fail(node, _join(where, key), "is required")
+                found[key] = _MISSING
         return found
 
     def items(self, node: Node, where: str) -> list[Node]:
+        if node is _MISSING:
+            return []
         if not isinstance(node, SequenceNode):
             self.fail(node, where, "must be a list")
             return []
@@ -353,6 +362,8 @@ class _Doc:
         return list(node.value)
 
     def pairs(self, node: Node, where: str) -> list[tuple[Node, Node]]:
+        if node is _MISSING:
+            return []
         if not isinstance(node, MappingNode):
             self.fail(node, where, "must be a mapping")
             return []
@@ -363,6 +374,8 @@ class _Doc:
     # -- scalars
 
     def scalar(self, node: Node, where: str) -> Any:
+        if node is _MISSING:
+            return _INVALID
         if not isinstance(node, ScalarNode):
             self.fail(node, where, "must be a single value")
             return _INVALID
@@ -478,6 +491,7 @@ class _Invalid:
 
 
 _INVALID = _Invalid()
+_MISSING: Final = ScalarNode("tag:yaml.org,2002:null", "")  # a required key that is absent
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -566,7 +580,7 @@ def _read_app(doc: _Doc, node: Node, where: str) -> App | None:
     before = doc.failed
     found = doc.fields(node, where, ("app_id", "dev_key", "platforms", "plan", "versions",
                                      "events"))
-    if found is None or doc.failed != before:
+    if found is None:
         return None
     app_id = doc.text(found["app_id"], f"{where}.app_id")
     if app_id and not contract.APP_ID_PATTERN.fullmatch(app_id):
@@ -613,7 +627,7 @@ def _read_release_day(doc: _Doc, entry: _Entry[str]) -> float:
 def _read_event(doc: _Doc, node: Node, where: str) -> EventSpec | None:
     before = doc.failed
     found = doc.fields(node, where, ("name", "per_session"), ("revenue", "currency"))
-    if found is None or doc.failed != before:
+    if found is None:
         return None
     name = doc.body_value(found["name"], f"{where}.name", "event_name")
     per_session = doc.number(found["per_session"], f"{where}.per_session", 0)
@@ -691,10 +705,12 @@ def _household_size(doc: _Doc) -> Callable[[Node, str], int | None]:
 def _read_ad_id(doc: _Doc, node: Node, platform: str | None) -> AdId | None:
     before = doc.failed
     found = doc.fields(node, "ad_id", ("type", "lat_probability"), ("format", "under_lat"))
-    if found is None or doc.failed != before:
+    if found is None:
+        return None
+    lat = doc.number(found["lat_probability"], "ad_id.lat_probability", 0, 1)
+    if found["type"] is _MISSING:
         return None
     id_type = _read_id_type(doc, found["type"], platform)
-    lat = doc.number(found["lat_probability"], "ad_id.lat_probability", 0, 1)
     id_format, under_lat = None, "omit"
     if id_type is None:
         for key in ("format", "under_lat"):
@@ -754,7 +770,7 @@ def _read_model(doc: _Doc, node: Node, where: str, defaults: Mapping[str, Any],
                 profile: Mapping[str, Node]) -> tuple[DeviceModel, float] | None:
     before = doc.failed
     found = doc.fields(node, where, ("name", "weight"), ("os_versions", "user_agents", "vars"))
-    if found is None or doc.failed != before:
+    if found is None:
         return None
     name = doc.body_value(found["name"], f"{where}.name", "device_model")
     weight = doc.weight(found["weight"], f"{where}.weight")
@@ -837,12 +853,12 @@ def _read_behaviour(doc: _Doc, node: Node, curves: Mapping[str, Any] | None,
                     ) -> Behaviour | None:
     before = doc.failed
     found = doc.fields(node, "behaviour", _BEHAVIOUR_KEYS)
-    if found is None or doc.failed != before:
+    if found is None:
         return None
     at = "behaviour."
     minutes = doc.fields(found["session_minutes"], f"{at}session_minutes", ("median", "sigma"))
     median = sigma = None
-    if minutes and len(minutes) == 2:
+    if minutes:
         median = doc.number(minutes["median"], f"{at}session_minutes.median", 0, open_low=True)
         sigma = doc.number(minutes["sigma"], f"{at}session_minutes.sigma", 0, 5)
     curve = doc.text(found["diurnal_curve"], f"{at}diurnal_curve")

@@ -239,3 +239,17 @@ def test_mix_draws_by_weight_and_rejects_unknown_platforms() -> None:
     assert mix.weights[0] / mix.weights[1] == pytest.approx(ratio)
     with pytest.raises(UsageError, match="unknown platform 'android'; allowed: roku"):
         profile_set.mix(["android"])
+
+
+def test_a_missing_key_does_not_hide_problems_beside_it(tmp_path, monkeypatch) -> None:
+    broken = (PROFILE
+              .replace("{name: Roku 4850X, weight: 1,", "{name: Roku_4850X,")
+              .replace("  weekend_factor: 1.2\n", "")
+              .replace("retention_half_life_days: 20", "retention_half_life_days: 0"))
+    assert problems(extra_dir(tmp_path, monkeypatch, roku=broken)) == [
+        "extra/roku.yaml:17:5: models[1].weight: is required",
+        "extra/roku.yaml:17:12: models[1].name: must be a valid device_model on first_open, "
+        r"session, inapp: must match ^[A-Za-z0-9.()\- ]+$",
+        "extra/roku.yaml:19:3: behaviour.weekend_factor: is required",
+        "extra/roku.yaml:24:29: behaviour.retention_half_life_days: must be > 0",
+    ]
