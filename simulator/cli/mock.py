@@ -1,0 +1,95 @@
+"""`ctvsim mock`: run the local AppsFlyer mock in the foreground until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from simulator.errors import UsageError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "mock",
+        help="run the strict local AppsFlyer S2S mock (journal, admin API, faults)",
+        description="Serve the AppsFlyer PC/Console/CTV S2S API locally: contract checks, "
+        "HMAC signatures, a request journal under /__admin/ and injectable faults. Prints the "
+        "base URL and the admin URL, stops gracefully on Ctrl-C or SIGTERM.",
+    )
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1: loopback only)")
+    parser.add_argument("--port", type=_port, default=8080,
+                        help="TCP port (default 8080; 0 picks a free port)")
+    parser.add_argument("--apps", metavar="FILE",
+                        help="apps YAML: ids, dev keys, platforms, plans (default: bundled "
+                        "profiles/apps.yaml)")
+    parser.add_argument("--faults", metavar="FILE", help="fault plan YAML (see the README)")
+    parser.add_argument("--fault", metavar="SPEC", action="append", default=[],
+                        help="one fault rule, e.g. 'status=503,probability=0.1' or "
+                        "'latency=lognormal:80:0.4:200' (repeatable; after --faults' rules)")
+    parser.add_argument("--fault-seed", type=int, metavar="N",
+                        help="seed for fault probabilities and latencies (repeatable runs)")
+    parser.add_argument("--journal", metavar="FILE.db",
+                        help="also write every request to this SQLite file")
+    parser.add_argument("--ring-size", type=_count, default=100_000, metavar="N",
+                        help="recent requests kept in memory for /__admin/requests "
+                        "(default 100000; 0 turns the in-memory journal off)")
+    parser.add_argument("--dedup-window", type=_positive, default=1_000_000, metavar="N",
+                        help="request ids remembered per generation for duplicate detection "
+                        "(default 1000000)")
+    parser.add_argument("--workers", type=_positive, default=1, metavar="N",
+                        help="server processes (only 1: counters must stay exact)")
+    parser.set_defaults(run=run)
+
+
+def _int(text: str, low: int, high: int | None, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer ({what})") from None
+    if value < low or (high is not None and value > high):
+        raise argparse.ArgumentTypeError(f"{value} is out of range ({what})")
+    return value
+
+
+def _port(text: str) -> int:
+    return _int(text, 0, 65535, "a port is 0-65535")
+
+
+def _count(text: str) -> int:
+    return _int(text, 0, None, "must be >= 0")
+
+
+def _positive(text: str) -> int:
+    return _int(text, 1, None, "must be >= 1")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.workers > 1:
+        raise UsageError(
+            "--workers > 1 is not supported: the journal's counters and duplicate detection "
+            "live in one process and must stay exact; run one mock per port instead")
+    from simulator.mock.faults import FaultPlan, load_file, parse_rule
+    from simulator.mock.server import (
+        ADMIN_LINE,
+        URL_LINE,
+        build_app,
+        listen,
+        make_server,
+        run_forever,
+        urls,
+    )
+
+    plan = load_file(args.faults) if args.faults else FaultPlan()
+    extra = [parse_rule(spec, f"--fault {spec!r}") for spec in args.fault]
+    if extra or args.fault_seed is not None:
+        plan = FaultPlan([*plan.rules, *extra],
+                         args.fault_seed if args.fault_seed is not None else plan.seed)
+    app = build_app(apps_file=args.apps, faults=plan, journal_file=args.journal,
+                    ring_size=args.ring_size, dedup_window=args.dedup_window)
+    sock = listen(args.host, args.port)
+    base_url, admin_url = urls(sock)
+    print(f"{URL_LINE}{base_url}", flush=True)
+    print(f"{ADMIN_LINE}{admin_url}", flush=True)
+    run_forever(make_server(app), sock)
+    return 0

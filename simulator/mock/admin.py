@@ -1,0 +1,138 @@
+"""The admin API under ``/__admin/``: health, stats, the request journal, warnings, faults.
+
+The journal endpoints follow WireMock's shapes where they fit (``GET /__admin/requests`` →
+``{"requests": [...], "meta": {"total": n}}``, ``POST /__admin/requests/count`` →
+``{"count": n}``, ``POST /__admin/requests/find`` → ``{"requests": [...]}``, ``DELETE
+/__admin/requests`` resets), so WireMock habits carry over. Filters are query parameters
+(GET) or a JSON object (POST): since, limit, app, platform, operation, status, device,
+request_id, outcome, method, url.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from simulator.mock import openapi
+from simulator.mock.faults import FaultError, FaultPlan
+from simulator.mock.journal import RequestFilter, entry_json
+
+if TYPE_CHECKING:
+    from simulator.mock.app import MockApp
+
+ADMIN_PREFIX = "/__admin/"
+OPENAPI_PATH = "/openapi.json"
+
+Answer = tuple[int, Any, tuple[tuple[bytes, bytes], ...]]
+NO_HEADERS: tuple[tuple[bytes, bytes], ...] = ()
+
+
+class Admin:
+    """Answers admin requests from the mock's journal and fault plan."""
+
+    def __init__(self, mock: MockApp) -> None:
+        self._mock = mock
+        self._openapi = orjson.dumps(openapi.document())
+        self._routes = {
+            "health": {"GET": self._health},
+            "stats": {"GET": self._stats},
+            "requests": {"GET": self._requests, "DELETE": self._reset},
+            "requests/reset": {"POST": self._reset},
+            "requests/count": {"GET": self._count, "POST": self._count},
+            "requests/find": {"GET": self._find, "POST": self._find},
+            "warnings": {"GET": self._warnings},
+            "faults": {"GET": self._faults, "PUT": self._set_faults, "DELETE": self._clear_faults},
+        }
+
+    @property
+    def openapi_json(self) -> bytes:
+        return self._openapi
+
+    def handle(self, method: str, path: str, query: bytes, body: bytes) -> Answer:
+        if path == OPENAPI_PATH:
+            if method != "GET":
+                return 405, {"message": "use GET"}, ((b"allow", b"GET"),)
+            return 200, None, NO_HEADERS
+        methods = self._routes.get(path[len(ADMIN_PREFIX):].rstrip("/"))
+        if methods is None:
+            message = f"no admin route {path}; see the README for the admin API"
+            return 404, {"message": message}, NO_HEADERS
+        handler = methods.get(method)
+        if handler is None:
+            allow = ", ".join(methods).encode()
+            return 405, {"message": f"{method} not allowed here"}, ((b"allow", allow),)
+        try:
+            params = self._params(method, query, body)
+            return 200, handler(params), NO_HEADERS
+        except (ValueError, FaultError) as error:
+            return 400, {"message": str(error)}, NO_HEADERS
+
+    @staticmethod
+    def _params(method: str, query: bytes, body: bytes) -> dict[str, Any]:
+        params: dict[str, Any] = dict(parse_qsl(query.decode("latin-1")))
+        if method in ("POST", "PUT") and body.strip():
+            try:
+                parsed = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise ValueError("the request body must be JSON") from None
+            if method == "POST" and not isinstance(parsed, dict):
+                raise ValueError("the request body must be a JSON object of filters")
+            params = parsed if method == "PUT" else {**params, **parsed}
+        return params
+
+    def _health(self, _: Any) -> dict[str, Any]:
+        journal = self._mock.journal
+        return {"status": "ok", "apps": len(self._mock.registry),
+                "uptime_s": round(time.time() - self._mock.started_at, 3),
+                "requests": journal.stats()["requests"]}
+
+    def _stats(self, _: Any) -> dict[str, Any]:
+        return self._mock.journal.stats()
+
+    def _selected(self, params: dict[str, Any]) -> tuple[RequestFilter, list[Any]]:
+        criteria = dict(params)
+        if "deviceId" in criteria:
+            criteria["device"] = criteria.pop("deviceId")
+        if "device_id" in criteria:
+            criteria["device"] = criteria.pop("device_id")
+        selection = RequestFilter(**criteria)
+        return selection, list(self._mock.journal.entries(selection))
+
+    def _requests(self, params: dict[str, Any]) -> dict[str, Any]:
+        selection, matched = self._selected(params)
+        journal = self._mock.journal
+        return {
+            "requests": [entry_json(e) for e in selection.take(matched)],
+            "meta": {"total": len(matched)},
+            "requestJournalDisabled": journal.ring_size == 0,
+        }
+
+    def _find(self, params: dict[str, Any]) -> dict[str, Any]:
+        selection, matched = self._selected(params)
+        return {"requests": [entry_json(e) for e in selection.take(matched)]}
+
+    def _count(self, params: dict[str, Any]) -> dict[str, Any]:
+        _, matched = self._selected(params)
+        return {"count": len(matched)}
+
+    def _reset(self, _: Any) -> dict[str, Any]:
+        self._mock.journal.reset()
+        return {"message": "journal and counters reset"}
+
+    def _warnings(self, params: dict[str, Any]) -> dict[str, Any]:
+        limit = int(params.get("limit", 100))
+        return self._mock.journal.warnings(limit)
+
+    def _faults(self, _: Any) -> dict[str, Any]:
+        return self._mock.faults.describe()
+
+    def _set_faults(self, spec: Any) -> dict[str, Any]:
+        self._mock.faults = FaultPlan.from_spec(spec)
+        return self._mock.faults.describe()
+
+    def _clear_faults(self, _: Any) -> dict[str, Any]:
+        self._mock.faults = FaultPlan()
+        return self._mock.faults.describe()

@@ -1,0 +1,259 @@
+"""The mock as a raw ASGI application: the hot path that checks and journals every request.
+
+No framework: one function reads the path, headers and body, runs the checks in the order
+CONTRACT.md fixes, and answers with pre-built messages. Per valid request the Python work is
+a path split, one JSON parse, one HMAC, ``contract.inspect`` and a few dict updates.
+
+Check order: route (404) and method (405 + ``Allow: POST``) → app known on that platform (401)
+→ body size (413: a body over 64 KiB is refused before it is read in full, so the mock never
+buffers an unbounded body; it cannot be authenticated without reading it) → signature over the
+exact raw bytes (401) → Zero plan (403) → UTF-8 JSON object and every field rule (400) →
+injected faults → 202 with an empty body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from simulator import contract, signing
+from simulator.mock.admin import ADMIN_PREFIX, OPENAPI_PATH, Admin
+from simulator.mock.faults import Decision, FaultError, FaultPlan, parse_rule
+from simulator.mock.journal import Journal
+from simulator.mock.registry import ZERO_PLAN, Registry
+
+ADMIN_BODY_LIMIT = 1024 * 1024
+
+_ACCEPTED_START = {"type": "http.response.start", "status": 202,
+                   "headers": [(b"content-length", b"0")]}
+_EMPTY_BODY = {"type": "http.response.body", "body": b""}
+_JSON = b"application/json"
+_DISCONNECTED = object()
+
+MESSAGE_UNKNOWN_APP = "Application ID not found"
+MESSAGE_BAD_SIGNATURE = "Authentication failed"
+MESSAGE_ZERO_PLAN = "Blocked due to Zero package limit."
+
+
+class MockApp:
+    """The ASGI callable; ``journal``, ``faults`` and ``registry`` are what the admin API reads."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        journal: Journal | None = None,
+        faults: FaultPlan | None = None,
+        on_shutdown: tuple[Callable[[], None], ...] = (),
+    ) -> None:
+        self.registry = registry
+        self.journal = journal if journal is not None else Journal()
+        self.faults = faults if faults is not None else FaultPlan()
+        self.started_at = time.time()
+        self._on_shutdown = on_shutdown
+        self._admin = Admin(self)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for close in self._on_shutdown:
+                    close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path: str = scope["path"]
+        route = contract.parse_path(path)
+        method: str = scope["method"]
+        if route is None:
+            if path.startswith(ADMIN_PREFIX) or path == OPENAPI_PATH:
+                await self._admin_call(scope, receive, send, method, path)
+                return
+            self.journal.unrouted(method, path, 404, "no such route", b"")
+            await _error(send, 404, f"no route {method} {path}")
+            return
+        if method != "POST":
+            self.journal.unrouted(method, path, 405, "method not allowed", b"")
+            await _error(send, 405, f"{method} not allowed; use POST", ((b"allow", b"POST"),))
+            return
+        journal = self.journal
+        app = self.registry.get(route.platform, route.app_id)
+        if app is None:
+            reason = f"unknown app {route.app_id} on {route.platform}"
+            journal.rejected(route, path, 401, reason, b"")
+            await _error(send, 401, MESSAGE_UNKNOWN_APP)
+            return
+        signature = fault_header = None
+        length = 0
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                signature = value
+            elif name == b"content-length":
+                length = int(value) if value.isdigit() else 0
+            elif name == b"x-mock-fault":
+                fault_header = value
+        limit = contract.MAX_BODY_BYTES
+        body = None if length > limit else await _read_body(receive, limit)
+        if body is _DISCONNECTED:
+            return
+        if body is None:
+            journal.rejected(route, path, 413, f"body over {limit} bytes", b"")
+            await _error(send, 413, f"body larger than {limit} bytes",
+                         ((b"connection", b"close"),))
+            return
+        if signature is None or not signing.verify(body, app.dev_key, signature.decode("latin-1")):
+            reason = "no authorization header" if signature is None else "signature mismatch"
+            journal.rejected(route, path, 401, reason, body)
+            await _error(send, 401, MESSAGE_BAD_SIGNATURE)
+            return
+        if app.plan == ZERO_PLAN:
+            journal.rejected(route, path, 403, "app on the Zero plan", body)
+            await _error(send, 403, MESSAGE_ZERO_PLAN)
+            return
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            reason = f"body is not UTF-8 JSON: {error}"
+            journal.rejected(route, path, 400, reason, body)
+            await _error(send, 400, reason)
+            return
+        findings = contract.inspect(route.operation, document, platform=route.platform)
+        if findings.violations:
+            reason = "; ".join(map(str, findings.violations))
+            journal.rejected(route, path, 400, reason, body)
+            await _error(send, 400, reason)
+            return
+        if fault_header is not None or self.faults.rules:
+            decision = self._fault(route, path, body, fault_header)
+            if decision is not None:
+                await self._inject(decision, route, path, document, body, findings, receive, send)
+                return
+        journal.accepted_event(route, path, document, body, findings.warnings)
+        await send(_ACCEPTED_START)
+        await send(_EMPTY_BODY)
+
+    def _fault(
+        self, route: contract.Route, path: str, body: bytes, header: bytes | None,
+    ) -> Decision | None:
+        extra = None
+        if header is not None:
+            try:
+                extra = parse_rule(header.decode("latin-1"), "X-Mock-Fault")
+            except FaultError as error:
+                return Decision(0.0, "invalid", 400, None, str(error))
+        return self.faults.decide(route, extra)
+
+    async def _inject(
+        self, decision: Decision, route: contract.Route, path: str, document: Any,
+        body: bytes, findings: contract.Findings, receive: Any, send: Any,
+    ) -> None:
+        if decision.action == "invalid":
+            self.journal.injected(route, path, 400, "invalid_fault_header", body)
+            await _error(send, 400, decision.label)
+            return
+        if decision.delay:
+            await asyncio.sleep(decision.delay)
+        action = decision.action
+        if action is None:
+            self.journal.delayed += 1
+            self.journal.accepted_event(route, path, document, body, findings.warnings, "latency")
+            await send(_ACCEPTED_START)
+            await send(_EMPTY_BODY)
+            return
+        status = decision.status if action == "error" else 0
+        self.journal.injected(route, path, status, decision.label, body)
+        if action == "error":
+            headers: tuple[tuple[bytes, bytes], ...] = ()
+            if decision.retry_after is not None:
+                headers = ((b"retry-after", str(decision.retry_after).encode()),)
+            await _error(send, status, f"injected fault {decision.label}", headers)
+            return
+        transport = _transport(receive)
+        if action == "reset" and transport is not None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+        elif action == "empty" and transport is not None:
+            transport.close()
+        await _until_disconnect(receive)
+
+    async def _admin_call(
+        self, scope: dict[str, Any], receive: Any, send: Any, method: str, path: str,
+    ) -> None:
+        body = await _read_body(receive, ADMIN_BODY_LIMIT)
+        if body is _DISCONNECTED:
+            return
+        if body is None:
+            await _error(send, 413, "admin request body too large")
+            return
+        status, payload, headers = self._admin.handle(method, path, scope["query_string"], body)
+        if path == OPENAPI_PATH and status == 200:
+            await _send(send, 200, self._admin.openapi_json, headers)
+        else:
+            await _send(send, status, orjson.dumps(payload), headers)
+
+
+async def _read_body(receive: Any, limit: int) -> Any:
+    """The whole body; None when it grows past ``limit``; _DISCONNECTED if the client left."""
+    message = await receive()
+    if message["type"] != "http.request":
+        return _DISCONNECTED
+    body = message.get("body", b"")
+    if not message.get("more_body"):
+        return body if len(body) <= limit else None
+    parts = [body]
+    size = len(body)
+    while message.get("more_body"):
+        message = await receive()
+        if message["type"] != "http.request":
+            return _DISCONNECTED
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def _until_disconnect(receive: Any) -> None:
+    """Wait (on the event loop, no thread) until the client or the server closes the line."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _transport(receive: Any) -> asyncio.Transport | None:
+    """The connection under an ASGI request, for faults below HTTP (uvicorn exposes it on the
+    request cycle that ``receive`` is bound to)."""
+    cycle = getattr(receive, "__self__", None)
+    return getattr(cycle, "transport", None)
+
+
+async def _send(send: Any, status: int, body: bytes,
+                headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    await send({
+        "type": "http.response.start", "status": status,
+        "headers": [(b"content-type", _JSON), (b"content-length", str(len(body)).encode()),
+                    *headers],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _error(send: Any, status: int, message: str,
+                 headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    await _send(send, status, orjson.dumps({"message": message}), headers)

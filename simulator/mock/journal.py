@@ -1,0 +1,352 @@
+"""What the mock received: exact counters, per-device state, duplicates, and recent requests.
+
+Everything here runs on the server's single event loop, so plain integers in dicts are exact
+without locks; the load harness reconciles its own counts against them. Memory is bounded:
+device state and remembered request ids are 64-bit hashes, request ids are remembered in two
+generations (a window, not forever), and recent requests live in a fixed-size ring.
+
+Counting rules (the README states them for users):
+- ``by_app`` counts the outcome of the contract checks per app, platform, operation and status
+  (202, 400, 401, 403, 413). Injected faults are counted apart in ``injected`` and never as a
+  validation outcome; a request answered by a fault is not an accepted event.
+- an accepted request whose ``request_id`` was already accepted for that app is a duplicate:
+  202 again, counted in ``duplicates``, never a second unique event, and it adds no warnings.
+- soft findings (warnings) are counted for accepted unique events only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from simulator import contract
+from simulator.contract import Route
+
+ACCEPTED = "accepted"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+INJECTED = "injected"
+UNROUTED = "unrouted"
+
+ORDERING = "ordering"
+TIMESTAMP_REPLACED = "timestamp_replaced"
+
+DEFAULT_RING_SIZE = 100_000
+DEFAULT_DEDUP_WINDOW = 1_000_000
+RECENT_WARNINGS = 1_000
+
+# A journal entry is a plain tuple (cheap to build on the hot path); these name its slots.
+SEQ, TIME, METHOD, PATH, ROUTE, STATUS, OUTCOME, REASON, WARNINGS, FAULT, BODY = range(11)
+Entry = tuple[int, float, str, str, Route | None, int, str, str, tuple[str, ...], str, bytes]
+
+
+class Journal:
+    """Counters and recent history of one mock instance."""
+
+    def __init__(
+        self,
+        ring_size: int = DEFAULT_RING_SIZE,
+        dedup_window: int = DEFAULT_DEDUP_WINDOW,
+        sink: Callable[[Entry], None] | None = None,
+    ) -> None:
+        if ring_size < 0 or dedup_window < 1:
+            raise ValueError("ring_size must be >= 0 and dedup_window >= 1")
+        self.ring_size = ring_size
+        self.dedup_window = dedup_window
+        self._sink = sink
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything: counters, device state, remembered ids and the ring."""
+        self.started_at = time.time()
+        self._seq = 0
+        self._outcomes: dict[tuple[str, str, str, int], int] = {}
+        self._injected: dict[tuple[str, str, str, str], int] = {}
+        self._unrouted: dict[int, int] = {}
+        self._warnings: dict[str, int] = {}
+        self.accepted = self.unique = self.duplicates = 0
+        self.delayed = 0  # accepted after an injected latency (counted in accepted too)
+        self._devices: set[int] = set()
+        self._ids: set[int] = set()
+        self._old_ids: set[int] = set()
+        self._ring: deque[Entry] = deque(maxlen=self.ring_size or 1)
+        self._recent_warnings: deque[dict[str, Any]] = deque(maxlen=RECENT_WARNINGS)
+
+    # ------------------------------------------------------------------ recording (hot path)
+
+    def _log(self, entry: Entry) -> None:
+        if self.ring_size:
+            self._ring.append(entry)
+        if self._sink is not None:
+            self._sink(entry)
+
+    def _next(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def unrouted(self, method: str, path: str, status: int, reason: str, body: bytes) -> None:
+        self._unrouted[status] = self._unrouted.get(status, 0) + 1
+        self._log((self._next(), time.time(), method, path, None, status, UNROUTED, reason,
+                   (), "", body))
+
+    def rejected(self, route: Route, path: str, status: int, reason: str, body: bytes) -> None:
+        key = (route.app_id, route.platform, route.operation, status)
+        self._outcomes[key] = self._outcomes.get(key, 0) + 1
+        self._log((self._next(), time.time(), "POST", path, route, status, REJECTED, reason,
+                   (), "", body))
+
+    def injected(self, route: Route, path: str, status: int, fault: str, body: bytes) -> None:
+        key = (route.app_id, route.platform, route.operation, fault)
+        self._injected[key] = self._injected.get(key, 0) + 1
+        self._log((self._next(), time.time(), "POST", path, route, status, INJECTED,
+                   "injected fault", (), fault, body))
+
+    def accepted_event(
+        self, route: Route, path: str, body: dict[str, Any], raw: bytes,
+        soft: list[contract.Violation], fault: str = "",
+    ) -> bool:
+        """Record a 202; returns False when it was a duplicate of an accepted request id."""
+        app_id = route.app_id
+        key = (app_id, route.platform, route.operation, 202)
+        self._outcomes[key] = self._outcomes.get(key, 0) + 1
+        self.accepted += 1
+        now = time.time()
+        request_id = body.get("request_id")
+        if request_id is not None:
+            id_hash = hash((app_id, request_id))
+            if id_hash in self._ids or id_hash in self._old_ids:
+                self.duplicates += 1
+                self._log((self._next(), now, "POST", path, route, 202, DUPLICATE,
+                           "request_id already accepted", (), fault, raw))
+                return False
+            self._remember_id(id_hash)
+        self.unique += 1
+        warnings = self._soft_findings(route, body, soft, now)
+        self._log((self._next(), now, "POST", path, route, 202, ACCEPTED, "", warnings,
+                   fault, raw))
+        return True
+
+    def _remember_id(self, id_hash: int) -> None:
+        ids = self._ids
+        ids.add(id_hash)
+        if len(ids) >= self.dedup_window:
+            self._old_ids = ids
+            self._ids = set()
+
+    def _soft_findings(
+        self, route: Route, body: dict[str, Any], soft: list[contract.Violation], now: float,
+    ) -> tuple[str, ...]:
+        custom = contract.custom_id(body)
+        found: list[tuple[str, str]] = [(v.rule, str(v)) for v in soft]
+        if custom is not None:
+            device = hash((route.app_id, custom))
+            if route.operation == contract.FIRST_OPEN:
+                self._devices.add(device)
+            elif device not in self._devices:
+                found.append(
+                    (ORDERING, f"{route.operation} before any first_open of device {custom}"))
+        stamp = body.get("timestamp")
+        if type(stamp) is int:
+            now_ms = int(now * 1000)
+            if stamp > now_ms or stamp < now_ms - contract.TIMESTAMP_WINDOW_MS:
+                found.append((TIMESTAMP_REPLACED,
+                              f"timestamp {stamp} replaced by receive time {now_ms}"))
+        if not found:
+            return ()
+        return self._count_warnings(route, body, found)
+
+    def _count_warnings(
+        self, route: Route, body: dict[str, Any], found: list[tuple[str, str]],
+    ) -> tuple[str, ...]:
+        counts = self._warnings
+        for rule, text in found:
+            counts[rule] = counts.get(rule, 0) + 1
+            self._recent_warnings.append({
+                "seq": self._seq + 1, "rule": rule, "message": text, "app_id": route.app_id,
+                "platform": route.platform, "operation": route.operation,
+                "request_id": body.get("request_id"), "device_id": contract.custom_id(body),
+            })
+        return tuple(text for _, text in found)
+
+    # ------------------------------------------------------------------ reading (admin)
+
+    def stats(self) -> dict[str, Any]:
+        by_app: dict[str, Any] = {}
+        rejected: dict[str, int] = {}
+        for (app_id, platform, operation, status), count in sorted(self._outcomes.items()):
+            node = by_app.setdefault(app_id, {}).setdefault(platform, {}).setdefault(operation, {})
+            node[str(status)] = count
+            if status != 202:
+                rejected[str(status)] = rejected.get(str(status), 0) + count
+        for status, count in self._unrouted.items():
+            rejected[str(status)] = rejected.get(str(status), 0) + count
+        injected_by_app: dict[str, Any] = {}
+        injected: dict[str, int] = {}
+        for (app_id, platform, operation, fault), count in sorted(self._injected.items()):
+            node = injected_by_app.setdefault(app_id, {}).setdefault(platform, {})
+            node.setdefault(operation, {})[fault] = count
+            injected[fault] = injected.get(fault, 0) + count
+        total = (sum(self._outcomes.values()) + sum(self._injected.values())
+                 + sum(self._unrouted.values()))
+        return {
+            "requests": total,
+            "accepted": self.accepted,
+            "unique": self.unique,
+            "duplicates": self.duplicates,
+            "rejected": dict(sorted(rejected.items())),
+            "injected": dict(sorted(injected.items())),
+            "delayed": self.delayed,
+            "warnings": dict(sorted(self._warnings.items())),
+            "devices": len(self._devices),
+            "by_app": by_app,
+            "injected_by_app": injected_by_app,
+            "since": _iso(self.started_at),
+            "ring": {"size": self.ring_size, "held": len(self._ring) if self.ring_size else 0},
+        }
+
+    def warnings(self, limit: int = RECENT_WARNINGS) -> dict[str, Any]:
+        recent = list(self._recent_warnings)[-limit:] if limit > 0 else []
+        return {
+            "counts": dict(sorted(self._warnings.items())),
+            "duplicates": self.duplicates,
+            "recent": recent[::-1],
+        }
+
+    def entries(self, filters: RequestFilter) -> Iterator[Entry]:
+        """Matching ring entries, newest first."""
+        if not self.ring_size:
+            return iter(())
+        return (entry for entry in reversed(self._ring) if filters.matches(entry))
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+def body_fields(raw: bytes) -> tuple[str | None, str | None]:
+    """(request_id, custom device id) of a raw body, when it is a JSON object that has them."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None, None
+    if type(body) is not dict:
+        return None, None
+    request_id = body.get("request_id")
+    return (request_id if type(request_id) is str else None), contract.custom_id(body)
+
+
+def entry_json(entry: Entry) -> dict[str, Any]:
+    """One journal entry in WireMock's serve-event shape plus the mock's own findings."""
+    route = entry[ROUTE]
+    request_id, device_id = body_fields(entry[BODY])
+    return {
+        "id": str(entry[SEQ]),
+        "seq": entry[SEQ],
+        "request": {
+            "method": entry[METHOD],
+            "url": entry[PATH],
+            "loggedDate": int(entry[TIME] * 1000),
+            "loggedDateString": _iso(entry[TIME]),
+            "body": entry[BODY].decode("utf-8", "replace"),
+        },
+        "response": {"status": entry[STATUS]},
+        "wasMatched": route is not None,
+        "channel": route.channel if route else None,
+        "operation": route.operation if route else None,
+        "platform": route.platform if route else None,
+        "app_id": route.app_id if route else None,
+        "outcome": entry[OUTCOME],
+        "reason": entry[REASON],
+        "warnings": list(entry[WARNINGS]),
+        "fault": entry[FAULT] or None,
+        "request_id": request_id,
+        "device_id": device_id,
+    }
+
+
+class RequestFilter:
+    """Which journal entries a query wants; every given criterion must hold."""
+
+    FIELDS = ("since", "app", "platform", "operation", "status", "device", "request_id",
+              "outcome", "method", "url")
+
+    def __init__(self, **criteria: Any) -> None:
+        unknown = set(criteria) - set(self.FIELDS) - {"limit"}
+        if unknown:
+            raise ValueError(f"unknown filter {sorted(unknown)[0]!r}; allowed: "
+                             + ", ".join((*self.FIELDS, "limit")))
+        self.since = _parse_since(criteria.get("since"))
+        self.app = criteria.get("app")
+        self.platform = criteria.get("platform")
+        self.operation = criteria.get("operation")
+        self.status = _parse_int("status", criteria.get("status"))
+        self.device = criteria.get("device")
+        self.request_id = criteria.get("request_id")
+        self.outcome = criteria.get("outcome")
+        self.method = criteria.get("method")
+        self.url = criteria.get("url")
+        self.limit = _parse_int("limit", criteria.get("limit"))
+
+    def matches(self, entry: Entry) -> bool:
+        route = entry[ROUTE]
+        if self.since is not None and entry[TIME] < self.since:
+            return False
+        if self.status is not None and entry[STATUS] != self.status:
+            return False
+        if ((self.outcome is not None and entry[OUTCOME] != self.outcome)
+                or (self.method is not None and entry[METHOD] != self.method.upper())
+                or (self.url is not None and entry[PATH] != self.url)):
+            return False
+        wants_route = (self.app, self.platform, self.operation) != (None, None, None)
+        if wants_route and (route is None or not (
+            self.app in (None, route.app_id) and self.platform in (None, route.platform)
+            and self.operation in (None, route.operation)
+        )):
+            return False
+        if self.device is not None or self.request_id is not None:
+            request_id, device_id = body_fields(entry[BODY])
+            if self.device not in (None, device_id) or self.request_id not in (None, request_id):
+                return False
+        return True
+
+    def take(self, entries: Iterable[Entry]) -> list[Entry]:
+        if self.limit is None:
+            return list(entries)
+        taken = []
+        for entry in entries:
+            if len(taken) >= self.limit:
+                break
+            taken.append(entry)
+        return taken
+
+
+def _parse_int(name: str, value: Any) -> int | None:
+    if value is None or type(value) is int:
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _parse_since(value: Any) -> float | None:
+    """Epoch seconds, or an ISO 8601 time as WireMock's ``since`` takes it."""
+    if value is None or type(value) in (int, float):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"since must be epoch seconds or ISO 8601, got {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()

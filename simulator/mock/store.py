@@ -1,0 +1,116 @@
+"""The optional SQLite journal (``--journal FILE.db``): every request, for QA to query later.
+
+The hot path only puts the entry tuple on a queue; a writer thread turns entries into rows
+and commits them in batches, so disk speed never slows the answers. ``close`` drains the
+queue and commits the rest, which is what a graceful shutdown calls.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+from datetime import UTC, datetime
+
+import orjson
+
+from simulator.errors import UsageError
+from simulator.mock import journal as j
+
+BATCH = 5_000
+_STOP = None
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER NOT NULL,          -- journal sequence (restarts after an admin reset)
+    received_at TEXT NOT NULL,     -- ISO 8601 UTC, milliseconds
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    channel TEXT, operation TEXT, platform TEXT, app_id TEXT,
+    status INTEGER NOT NULL,       -- 0: the connection was reset, closed empty or left hanging
+    outcome TEXT NOT NULL,         -- accepted, duplicate, rejected, injected, unrouted
+    reason TEXT NOT NULL,
+    warnings TEXT NOT NULL,        -- JSON array of strings
+    fault TEXT,
+    request_id TEXT,
+    device_id TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_request_id ON requests (request_id);
+CREATE INDEX IF NOT EXISTS requests_device_id ON requests (device_id);
+"""
+
+
+class SqliteSink:
+    """A callable journal sink that writes entries to SQLite off the event loop."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            connection = sqlite3.connect(path)
+            connection.executescript(SCHEMA)
+            connection.close()
+        except sqlite3.Error as error:
+            raise UsageError(f"--journal {path}: cannot open as SQLite: {error}") from None
+        self._queue: queue.SimpleQueue[j.Entry | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._write, name="ctv-mock-journal", daemon=True)
+        self._thread.start()
+
+    def __call__(self, entry: j.Entry) -> None:
+        self._queue.put(entry)
+
+    def close(self) -> None:
+        """Write everything queued so far, then stop the writer."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    def _write(self) -> None:
+        connection = sqlite3.connect(self.path)
+        try:
+            while True:
+                batch, stop = self._next_batch()
+                if batch:
+                    connection.executemany(
+                        "INSERT INTO requests (seq, received_at, method, path, channel, "
+                        "operation, platform, app_id, status, outcome, reason, warnings, fault, "
+                        "request_id, device_id, body) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [_row(entry) for entry in batch],
+                    )
+                    connection.commit()
+                if stop:
+                    return
+        finally:
+            connection.close()
+
+    def _next_batch(self) -> tuple[list[j.Entry], bool]:
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        batch = [first]
+        while len(batch) < BATCH:
+            try:
+                entry = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if entry is _STOP:
+                return batch, True
+            batch.append(entry)
+        return batch, False
+
+
+def _row(entry: j.Entry) -> tuple[object, ...]:
+    route = entry[j.ROUTE]
+    request_id, device_id = j.body_fields(entry[j.BODY])
+    return (
+        entry[j.SEQ],
+        datetime.fromtimestamp(entry[j.TIME], UTC).isoformat(timespec="milliseconds"),
+        entry[j.METHOD], entry[j.PATH],
+        route.channel if route else None, route.operation if route else None,
+        route.platform if route else None, route.app_id if route else None,
+        entry[j.STATUS], entry[j.OUTCOME], entry[j.REASON],
+        orjson.dumps(list(entry[j.WARNINGS])).decode(), entry[j.FAULT] or None,
+        request_id, device_id, entry[j.BODY].decode("utf-8", "replace"),
+    )
