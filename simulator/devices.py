@@ -274,10 +274,15 @@ class CTVProvider(BaseProvider):
 
     Draws with Faker's own random instance, so ``fake.seed_instance(1)`` fixes the devices.
     Each call is a household of its own; use DeviceFactory for households and speed. Uses the
-    bundled profiles, loaded on first use; set ``profile_set`` to use others.
+    bundled profiles, loaded on first use; ``CTVProvider.using(profile_set)`` uses others.
     """
 
     profile_set: ProfileSet | None = None
+
+    @classmethod
+    def using(cls, profile_set: ProfileSet) -> type[CTVProvider]:
+        """A provider class bound to ``profile_set``, for ``fake.add_provider(...)``."""
+        return type(cls.__name__, (cls,), {"profile_set": profile_set})
 
     def ctv_device(self, platform: str | None = None) -> Device:
         builder = self._ctv_builder()

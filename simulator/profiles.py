@@ -444,7 +444,7 @@ class _Doc:
         for index, item in enumerate(self.items(node, where)):
             at = f"{where}[{index}]"
             found = self.fields(item, at, (key, "weight"), optional)
-            if not found or key not in found or "weight" not in found:
+            if not found:
                 continue
             value = read(found[key], f"{at}.{key}")
             weight = self.weight(found["weight"], f"{at}.weight")
@@ -637,7 +637,7 @@ def _read_event(doc: _Doc, node: Node, where: str) -> EventSpec | None:
     if "currency" in found:
         currency = doc.text(found["currency"], f"{where}.currency")
         for problem in _contract_problems("event_parameters", currency,
-                                          lambda c: {"af_currency": c}):
+                                          lambda c: {"af_currency": c}) if currency else ():
             doc.fail(found["currency"], f"{where}.currency", problem)
     if doc.failed != before:
         return None

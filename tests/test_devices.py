@@ -256,3 +256,13 @@ def test_under_lat_rules(under_lat: str, ad_ids: set[str] | None) -> None:
         assert len(values) == 200 and all(FORMAT_CHECKS["uuid5"](v) for v in values)
     else:
         assert values == ad_ids
+
+
+def test_faker_provider_with_other_profiles() -> None:
+    roku_only = ProfileSet({"roku": profile_set().profiles["roku"]}, profile_set().curves,
+                           profile_set().apps)
+    fake = Faker()
+    fake.add_provider(CTVProvider.using(roku_only))
+    fake.seed_instance(3)
+    assert {fake.ctv_device().platform for _ in range(50)} == {"roku"}
+    assert CTVProvider.profile_set is None  # the bundled provider is unchanged
