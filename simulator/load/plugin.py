@@ -15,6 +15,7 @@ next to another that installed it already. Per process it:
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from typing import Any
 import gevent
 from locust import events as locust_events
 from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 from simulator.client import Pacer, RetryPolicy
 from simulator.errors import UsageError
@@ -185,6 +187,7 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     harness: Harness | None = getattr(environment, "ctvsim", None)
     if harness is None or isinstance(environment.runner, WorkerRunner):
         return
+    _final_csv(environment)
     data = results(environment)
     path = environment.parsed_options.ctv_results
     if path:
@@ -197,3 +200,24 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     sys.stdout.write(format_table(summary.to_dict()) + "\n")
     if not all(v.passed for v in summary.verdicts):
         environment.process_exit_code = 3
+
+
+def _final_csv(environment: Any) -> None:
+    """Rewrites Locust's `_stats.csv` and `_failures.csv` with the final figures.
+
+    Locust refreshes them once a second while running and not again at the end, so the last
+    second (and the stop timeout) would be missing and the CSV would disagree with the HTML
+    report and the summary. Uses Locust's own row writers (`StatsCSV`).
+    """
+    prefix = environment.parsed_options.csv_prefix
+    if not prefix:
+        return
+    writer = StatsCSV(environment, PERCENTILES_TO_REPORT)
+    with open(f"{prefix}_stats.csv", "w", newline="") as handle:
+        rows = csv.writer(handle)
+        rows.writerow(writer.requests_csv_columns)
+        writer._requests_data_rows(rows)
+    with open(f"{prefix}_failures.csv", "w", newline="") as handle:
+        rows = csv.writer(handle)
+        rows.writerow(writer.failures_columns)
+        writer._failures_data_rows(rows)

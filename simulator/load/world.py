@@ -22,7 +22,7 @@ from simulator import contract
 from simulator.behaviour import Event, Period, SimClock, Simulation, parse_start
 from simulator.devices import DeviceFactory
 from simulator.errors import UsageError
-from simulator.payloads import AppPayloads, DevicePayloads, Request, RequestIds
+from simulator.payloads import AppPayloads, DevicePayloads, Request, request_ids
 from simulator.profiles import App, ProfileSet
 
 # Simulated time starts on a Monday at midnight US Eastern, so a run plays a week from its
@@ -138,7 +138,7 @@ class World:
                 profile_set, app, self.period, settings.seed, stream, install_window=window
             )
             self._indexes[platform] = 0
-        self.request_ids = RequestIds(
+        self.request_ids = request_ids(
             random.Random(f"ctvsim-load-request-ids:{settings.seed}:{settings.worker}")
         )
 

@@ -1,0 +1,183 @@
+"""`ctvsim load` and the locustfile, run for real: short headless Locust runs over loopback.
+
+Every run here is a real Locust process sending signed requests to the real mock on
+127.0.0.1; the mock's own journal is the independent witness of what was sent.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from simulator.mock.server import MockServer
+from simulator.profiles import load_profiles
+
+pytestmark = [pytest.mark.xdist_group("load"), pytest.mark.timeout(90)]
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = load_profiles().apps["com.example.ctvstream"]
+NAME = re.compile(r"^(first_open|session|inapp) \[[a-z]+\]( retried)?$")
+
+
+def ctvsim_load(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", "load", *args], capture_output=True, text=True,
+        timeout=80, env=env, cwd=ROOT,
+    )
+
+
+def assert_no_key(texts: list[str], key: str = APP.dev_key) -> None:
+    for text in texts:
+        assert key not in text
+
+
+def report_texts(directory: Path) -> list[str]:
+    return [p.read_text(errors="replace") for p in directory.iterdir() if p.is_file()]
+
+
+@pytest.fixture
+def mock():
+    with MockServer() as server:
+        yield server
+
+
+def mock_per_operation(stats: dict) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for operations in stats["by_app"].get(APP.app_id, {}).values():
+        for operation, statuses in operations.items():
+            counts[operation] = counts.get(operation, 0) + sum(statuses.values())
+    return counts
+
+
+def test_a_run_matches_the_mock_journal_and_reports_agree(mock, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    done = ctvsim_load("--target", mock.url, "--duration", "8s", "--users", "30",
+                       "--speed", "max", "--report-dir", str(reports), "--seed", "5",
+                       "--threshold", "count>0")
+    assert done.returncode == 0, done.stderr + done.stdout
+    summary = json.loads((reports / "summary.json").read_text())
+    stats = mock.stats()
+    assert summary["per_operation"] == mock_per_operation(stats)
+    assert set(summary["per_operation"]) == {"first_open", "session", "inapp"}
+    assert stats["warnings"].get("ordering", 0) == 0 and stats["duplicates"] == 0
+    assert summary["totals"]["failures"] == 0
+
+    rows = {r["Name"]: r for r in csv.DictReader((reports / "locust_stats.csv").open())}
+    assert all(NAME.match(name) for name in rows if name != "Aggregated")
+    for row in summary["rows"]:
+        name = f"{row['operation']} [{row['platform']}]"
+        assert int(rows[name]["Request Count"]) == row["requests"]
+        assert row["latency_ms"]["p50"] <= row["latency_ms"]["p99"] <= row["latency_ms"]["max"]
+    total = summary["totals"]["requests"]
+    assert int(rows["Aggregated"]["Request Count"]) == total
+    assert f'"num_requests": {total}' in (reports / "locust.html").read_text()
+    case = ET.parse(reports / "junit.xml").getroot().find("./testsuite/testcase")
+    assert case.get("name") == "threshold count>0" and case.find("failure") is None
+    assert f"{total}" in done.stdout and "first_open [" in done.stdout
+    assert_no_key([done.stdout, done.stderr, *report_texts(reports)])
+
+
+def test_embedded_mock_reconciles_and_a_breached_threshold_exits_3(tmp_path: Path) -> None:
+    done = ctvsim_load("--duration", "5s", "--users", "20", "--speed", "max",
+                       "--platforms", "roku,tizen", "--report-dir", str(tmp_path),
+                       "--threshold", "p50[session]<1us", "--threshold", "error_rate<1%")
+    assert done.returncode == 3, done.stderr + done.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    recon = summary["reconciliation"]
+    assert recon["passed"] and recon["harness_attempts"] == recon["mock_journaled"] > 0
+    assert {r["platform"] for r in summary["rows"]} == {"roku", "tizen"}
+    assert [t["passed"] for t in summary["thresholds"]] == [False, True]
+    cases = ET.parse(tmp_path / "junit.xml").getroot().findall("./testsuite/testcase")
+    assert [c.get("name") for c in cases] == [
+        "threshold p50[session]<1us", "threshold error_rate<1%", "reconciliation"]
+    assert [c.find("failure") is not None for c in cases] == [True, False, False]
+    assert "threshold p50[session]<1us: FAIL" in done.stdout
+    assert_no_key([done.stdout, done.stderr, *report_texts(tmp_path)])
+
+
+def test_malformed_threshold_is_a_usage_error_before_any_traffic(mock, tmp_path) -> None:
+    done = ctvsim_load("--target", mock.url, "--duration", "5s", "--threshold", "p99<<5ms",
+                       "--report-dir", str(tmp_path / "r"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("ctvsim: error: --threshold 'p99<<5ms'")
+    assert "Traceback" not in done.stderr and "allowed" in done.stderr
+    assert mock.stats()["requests"] == 0 and not (tmp_path / "r").exists()
+
+
+def test_remote_targets_need_key_and_opt_in_and_never_show_the_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CTVSIM_DEV_KEY"}
+    done = ctvsim_load("--target", "sandbox", env=env)
+    assert done.returncode == 2 and "CTVSIM_DEV_KEY" in done.stderr
+    secret = "SECRETdevKEY0123456789"
+    done = ctvsim_load("--target", "production", env={**env, "CTVSIM_DEV_KEY": secret})
+    assert done.returncode == 2 and "--allow-production" in done.stderr
+    assert_no_key([done.stdout, done.stderr], secret)
+
+
+def test_faults_are_counted_per_status_and_retries_reduce_final_failures(tmp_path) -> None:
+    common = ["--duration", "5s", "--users", "20", "--speed", "max", "--platforms", "roku",
+              "--mock-fault", "status=500,probability=0.1"]
+    plain = ctvsim_load(*common, "--report-dir", str(tmp_path / "plain"))
+    retried = ctvsim_load(*common, "--retries", "2", "--report-dir", str(tmp_path / "retry"))
+    assert plain.returncode == 0, plain.stderr + plain.stdout
+    assert retried.returncode == 0, retried.stderr + retried.stdout
+    first = json.loads((tmp_path / "plain" / "summary.json").read_text())
+    second = json.loads((tmp_path / "retry" / "summary.json").read_text())
+
+    totals = first["totals"]
+    assert 0.05 < totals["failures"] / totals["requests"] < 0.15
+    assert totals["outcomes"]["500"] == totals["failures"] and totals["retried_attempts"] == 0
+    errors = {(e["outcome"], e["operation"]) for e in first["errors"]}
+    assert ("500", "inapp") in errors
+    assert all(e["reasons"] for e in first["errors"])
+    assert first["reconciliation"]["passed"], first["reconciliation"]
+
+    again = second["totals"]
+    assert again["failures"] / again["requests"] < 0.02
+    assert again["retried_attempts"] > 0.05 * again["requests"]
+    assert again["attempts"] == again["requests"] + again["retried_attempts"]
+    assert second["retried"] and second["reconciliation"]["passed"], second["reconciliation"]
+    assert "retried attempts" in retried.stdout
+
+
+def test_day_shape_peaks_in_prime_time(tmp_path: Path) -> None:
+    done = ctvsim_load("--duration", "12s", "--users", "30", "--shape", "day", "--speed",
+                       "7200", "--platforms", "roku", "--report-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr + done.stdout
+    timeline = json.loads((tmp_path / "summary.json").read_text())["run"]["users_timeline"]
+    users = [count for _, count in timeline]
+    peak_at = timeline[users.index(max(users))][0]
+    assert peak_at / 12 > 0.75  # prime time: hours 18-23 of the compressed day
+    assert min(users[2:6]) < max(users) * 0.6  # the small hours are quiet
+
+
+def test_distributed_run_over_two_processes_counts_exactly(mock, tmp_path) -> None:
+    done = ctvsim_load("--target", mock.url, "--duration", "6s", "--users", "20",
+                       "--speed", "max", "--processes", "2", "--report-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr + done.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    stats = mock.stats()
+    assert summary["per_operation"] == mock_per_operation(stats)
+    assert stats["duplicates"] == 0 and stats["warnings"].get("ordering", 0) == 0
+
+
+def test_plain_locust_with_the_locustfile(mock) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", "locustfiles/ctv.py", "--headless", "-u", "10",
+         "-r", "10", "-t", "3s", "-s", "5", "-H", mock.url, "--only-summary",
+         "--ctv-speed", "max", "--ctv-platforms", "webos", "--ctv-threshold", "count>0"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "threshold count>0: PASS" in done.stdout
+    assert "first_open [webos]" in done.stdout
+    sent = sum(mock_per_operation(mock.stats()).values())
+    assert sent > 0 and re.search(rf"^Total\s+{sent}\s", done.stdout, re.MULTILINE)
