@@ -10,9 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from simulator.cli import devices, profiles
+from simulator.cli import load as load_command
 from simulator.cli import mock as mock_command
 
 REGISTRY: list[Callable[[Any], None]] = []
 REGISTRY.append(profiles.register)
 REGISTRY.append(devices.register)
 REGISTRY.append(mock_command.register)
+REGISTRY.append(load_command.register)
