@@ -17,3 +17,8 @@ class ProfileError(UsageError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+class TargetError(UsageError):
+    """A send target cannot be used as asked: an unknown name, production without the opt-in,
+    or no dev key for it."""

@@ -22,7 +22,7 @@ from simulator.behaviour import Event
 from simulator.devices import Device
 from simulator.profiles import App
 
-__all__ = ["AppPayloads", "DevicePayloads", "Request", "RequestIds", "Signer"]
+__all__ = ["AppPayloads", "DevicePayloads", "Request", "Signer", "request_ids"]
 
 CONTENT_TYPE = "application/json"
 
@@ -31,15 +31,12 @@ _UUID4_CLEAR = ~(0xF << 76) & ~(0xC << 60)
 _UUID4_SET = (0x4 << 76) | (0x8 << 60)
 
 
-class RequestIds(Iterator[str]):
+def request_ids(rng: random.Random) -> Iterator[str]:
     """Lowercase UUID4 request ids from a seeded random stream: same seed, same ids."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self._bits = rng.getrandbits
-
-    def __next__(self) -> str:
-        text = "%032x" % (self._bits(128) & _UUID4_CLEAR | _UUID4_SET)  # %-format: the fastest here
-        return "%s-%s-%s-%s-%s" % (  # noqa: UP031
+    bits = rng.getrandbits
+    while True:
+        text = "%032x" % (bits(128) & _UUID4_CLEAR | _UUID4_SET)  # %-format: the fastest here
+        yield "%s-%s-%s-%s-%s" % (  # noqa: UP031
             text[:8], text[8:12], text[12:16], text[16:20], text[20:]
         )
 

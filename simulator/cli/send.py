@@ -1,0 +1,345 @@
+"""`ctvsim send`: replay generated JSON lines against a target, with retries and a summary.
+
+Every line is checked before the first request goes out, so a broken file is a usage error
+(exit 2, ``file:line: what is wrong``) and never a half-sent run. Requests of one device keep
+their order (each device is served by one worker); different devices run concurrently.
+Exit code 1 when any request finally failed, unless ``--allow-failures``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from simulator.cli import EXIT_FAILED_REQUESTS, EXIT_OK
+from simulator.errors import UsageError
+
+if TYPE_CHECKING:
+    from simulator.client import AsyncAppsFlyerClient, SendResult, Target
+
+EXAMPLES = """\
+examples:
+  ctvsim mock &                                  # the local AppsFlyer on 127.0.0.1:8080
+  ctvsim send traffic.jsonl --target mock --rebase-time --results results.jsonl
+  ctvsim generate --devices 20 -o - | ctvsim send - --target http://127.0.0.1:9000/v1.0/s2s/ \\
+      --rebase-time --concurrency 4
+
+exit codes: 0 every request accepted (or --allow-failures); 1 some request finally failed;
+2 usage error (bad flag, bad line in FILE, production without --allow-production).
+"""
+
+_QUEUE_DEPTH = 256
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "send", help="replay generated JSON lines against a target",
+        description="Send the requests of a `ctvsim generate` file (or stdin) to a target, "
+        "with bounded concurrency, an optional rate limit and retries, then print a summary "
+        "per status.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", metavar="FILE|-", help="JSON lines from `ctvsim generate`")
+    parser.add_argument("--target", required=True, metavar="T",
+                        help="production | sandbox | mock | a base URL such as "
+                        "http://127.0.0.1:8080/v1.0/s2s/")
+    parser.add_argument("--rate", type=_positive_float, metavar="R",
+                        help="at most R requests per second, retries included (default: no "
+                        "limit; production: 5 unless set)")
+    parser.add_argument("--concurrency", type=_positive_int, default=8, metavar="C",
+                        help="requests in flight at once (default 8)")
+    parser.add_argument("--retries", type=_non_negative_int, default=2, metavar="N",
+                        help="retries on connection errors, timeouts, 5xx and 429 (default 2)")
+    parser.add_argument("--timeout", type=_positive_float, default=10.0, metavar="S",
+                        help="seconds per attempt (default 10)")
+    parser.add_argument("--rebase-time", action="store_true",
+                        help="move timestamps so the last request is now, keeping their "
+                        "spacing, and re-sign (needs $CTVSIM_DEV_KEY, or a local target)")
+    parser.add_argument("--results", type=Path, metavar="FILE",
+                        help="write one JSON line per request: line, request_id, operation, "
+                        "platform, status, attempts, latency_ms, error")
+    parser.add_argument("--allow-production", action="store_true",
+                        help="allow --target production (rate-capped unless --rate is set)")
+    parser.add_argument("--allow-failures", action="store_true",
+                        help="exit 0 even when some requests finally failed")
+    parser.add_argument("--profiles", type=Path, metavar="DIR",
+                        help="profiles dir whose apps.yaml holds the mock keys (--rebase-time)")
+    parser.set_defaults(run=run)
+
+
+def _number(kind: type, minimum: float, strict: bool) -> Callable[[str], Any]:
+    """An argparse ``type`` for a number above (or, not strict, at least) ``minimum``."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(
+                f"must be {'>' if strict else '>='} {minimum:g}, got {text}")
+        return value
+    return parse
+
+
+_positive_int = _number(int, 0, strict=True)
+_non_negative_int = _number(int, 0, strict=False)
+_positive_float = _number(float, 0, strict=True)
+
+
+# --------------------------------------------------------------------------- reading lines
+
+
+@dataclass(slots=True)
+class Line:
+    number: int
+    time_ms: int
+    operation: str
+    platform: str
+    app_id: str
+    path: str
+    authorization: str
+    body: bytes
+    request_id: str
+    device: str  # the custom id: one device's requests stay in order
+
+
+_FIELDS = {"time": int, "operation": str, "platform": str, "app_id": str, "path": str,
+           "headers": dict, "body": str}
+
+
+def parse_lines(name: str, stream: Iterable[bytes]) -> Iterator[Line]:
+    """Every non-blank line as a Line; a broken one raises UsageError naming file:line."""
+    import orjson
+
+    from simulator import contract
+
+    for number, raw in enumerate(stream, 1):
+        if not raw.strip():
+            continue
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            raise UsageError(f"{name}:{number}: not a JSON object: {error}") from None
+        yield _line(name, number, record, contract, orjson)
+
+
+def _line(name: str, number: int, record: Any, contract: Any, orjson: Any) -> Line:
+    def bad(what: str) -> UsageError:
+        return UsageError(f"{name}:{number}: {what}")
+
+    if type(record) is not dict:
+        raise bad("not a JSON object")
+    for key, kind in _FIELDS.items():
+        if type(record.get(key)) is not kind:
+            raise bad(f'"{key}" must be a {kind.__name__} '
+                      f"(expected a line written by `ctvsim generate`)")
+    if record["operation"] not in contract.OPERATIONS:
+        raise bad(f'"operation" must be one of {", ".join(contract.OPERATIONS)}')
+    path = record["path"]
+    if not path or path.startswith("/") or "://" in path:
+        raise bad('"path" must be relative to the target base URL, e.g. session/app/roku/<app>')
+    authorization = record["headers"].get("authorization")
+    if type(authorization) is not str or not authorization:
+        raise bad('"headers" must hold the "authorization" signature')
+    body = record["body"].encode()
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        parsed = None
+    request_id = parsed.get("request_id") if type(parsed) is dict else None
+    device = contract.custom_id(parsed) if type(parsed) is dict else None
+    return Line(number, record["time"], record["operation"], record["platform"],
+                record["app_id"], path, authorization, body,
+                request_id if type(request_id) is str else "", device or "")
+
+
+# --------------------------------------------------------------------------- time rebasing
+
+
+class Rebaser:
+    """Moves every timestamp by one shift (the last request lands at ``now``) and re-signs."""
+
+    def __init__(self, last_ms: int, now_ms: int, keys: dict[str, Any]) -> None:
+        self.shift = now_ms - last_ms
+        self._signers = keys
+
+    def __call__(self, line: Line) -> Line:
+        import orjson
+
+        body = orjson.loads(line.body)
+        line.time_ms += self.shift
+        body["timestamp"] = line.time_ms
+        line.body = orjson.dumps(body)
+        line.authorization = self._signers[line.app_id](line.body)
+        return line
+
+
+def _signers(app_ids: Iterable[str], target: Target, profiles_dir: Path | None) -> dict:
+    from simulator import client, payloads, profiles
+
+    apps = profiles.load_profiles(profiles_dir).apps
+    signers = {}
+    for app_id in app_ids:
+        try:
+            key = client.resolve_dev_key(apps.get(app_id), target)
+        except UsageError as error:
+            raise UsageError(f"--rebase-time re-signs for app {app_id}: {error}") from None
+        signers[app_id] = payloads.Signer(key)
+    return signers
+
+
+# --------------------------------------------------------------------------- sending
+
+
+@dataclass(slots=True)
+class Tally:
+    total: int
+    done: int = 0
+    failed: int = 0
+    attempts: int = 0
+    by_status: Counter[tuple[str, str]] = field(default_factory=Counter)  # (status, operation)
+
+
+def _status_label(result: SendResult) -> str:
+    if result.status is not None:
+        return str(result.status)
+    return (result.error or "error").split(":")[0]
+
+
+async def _send_all(lines: Iterable[Line], client: AsyncAppsFlyerClient, concurrency: int,
+                    tally: Tally, results: IO[bytes] | None) -> None:
+    """Workers per device hash keep each device's requests in order; queues bound memory."""
+    import asyncio
+
+    import orjson
+
+    from simulator.cli._progress import Progress
+
+    progress = Progress("send")
+    queues: list[asyncio.Queue[Line | None]] = [
+        asyncio.Queue(_QUEUE_DEPTH) for _ in range(concurrency)
+    ]
+
+    async def worker(queue: asyncio.Queue[Line | None]) -> None:
+        while (line := await queue.get()) is not None:
+            result = await client.send(line.path, line.body, line.authorization)
+            tally.done += 1
+            tally.attempts += result.attempts
+            tally.failed += not result.ok
+            tally.by_status[(_status_label(result), line.operation)] += 1
+            if results is not None:
+                results.write(orjson.dumps({
+                    "line": line.number, "request_id": line.request_id,
+                    "operation": line.operation, "platform": line.platform,
+                    "status": result.status, "attempts": result.attempts,
+                    "latency_ms": round(result.latency_s * 1000, 3), "error": result.error,
+                }) + b"\n")
+            progress.update(tally.done / max(tally.total, 1), tally.done, "requests")
+
+    workers = [asyncio.create_task(worker(queue)) for queue in queues]
+    try:
+        for line in lines:
+            await queues[zlib.crc32(line.device.encode()) % concurrency].put(line)
+        for queue in queues:
+            await queue.put(None)
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+        progress.close()
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from simulator import client as client_module
+
+    target = client_module.resolve_target(args.target, allow_production=args.allow_production)
+    source = _Source(args.file)
+    total, last_ms, app_ids = source.scan()
+    rebase = None
+    if args.rebase_time and total:
+        signers = _signers(app_ids, target, args.profiles)
+        rebase = Rebaser(last_ms, int(time.time() * 1000), signers)
+    lines = source.lines() if rebase is None else map(rebase, source.lines())
+    tally = Tally(total)
+    started = time.monotonic()
+    retry = client_module.RetryPolicy(retries=args.retries)
+
+    async def main(results: IO[bytes] | None) -> None:
+        async with client_module.AsyncAppsFlyerClient(
+            target, allow_production=args.allow_production, retry=retry, timeout=args.timeout,
+            max_rate=args.rate, max_connections=args.concurrency,
+        ) as http:
+            await _send_all(lines, http, args.concurrency, tally, results)
+
+    if args.results is None:
+        asyncio.run(main(None))
+    else:
+        from simulator.cli._atomic import atomic_output
+
+        with atomic_output(args.results, "--results") as results:
+            asyncio.run(main(results))
+    _print_summary(tally, target, time.monotonic() - started)
+    if tally.failed and not args.allow_failures:
+        return EXIT_FAILED_REQUESTS
+    return EXIT_OK
+
+
+class _Source:
+    """FILE is read twice (check everything, then send, in flat memory); stdin once, kept."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._kept: list[Line] | None = None
+        if name != "-" and not Path(name).is_file():
+            raise UsageError(f"{name}: no such file")
+
+    def _read(self) -> Iterator[Line]:
+        if self.name == "-":
+            return parse_lines("<stdin>", sys.stdin.buffer)
+        return self._read_file()
+
+    def _read_file(self) -> Iterator[Line]:
+        with open(self.name, "rb") as stream:
+            yield from parse_lines(self.name, stream)
+
+    def scan(self) -> tuple[int, int, list[str]]:
+        """(line count, latest time, app ids): checks every line before anything is sent."""
+        if self.name == "-":
+            self._kept = list(self._read())
+        count, last_ms, app_ids = 0, 0, {}
+        for line in self._kept if self._kept is not None else self._read():
+            count += 1
+            last_ms = max(last_ms, line.time_ms)
+            app_ids[line.app_id] = None
+        return count, last_ms, list(app_ids)
+
+    def lines(self) -> Iterator[Line]:
+        return iter(self._kept) if self._kept is not None else self._read()
+
+
+def _print_summary(tally: Tally, target: Target, elapsed: float) -> None:
+    statuses = sorted({status for status, _ in tally.by_status})
+    from simulator.contract import OPERATIONS
+
+    operations = [op for op in OPERATIONS if any(o == op for _, o in tally.by_status)]
+    out = [f"sent {tally.done:,} requests to {target.name} ({target.base_url}) in "
+           f"{elapsed:.1f} s ({tally.done / max(elapsed, 1e-9):,.0f}/s), "
+           f"{tally.attempts - tally.done:,} retries, {tally.failed:,} finally failed"]
+    out.append(f"  {'status':<16}" + "".join(f"{op:>12}" for op in operations)
+               + f"{'total':>12}")
+    for status in statuses:
+        row = [tally.by_status[(status, op)] for op in operations]
+        out.append(f"  {status:<16}" + "".join(f"{n:>12,}" for n in row) + f"{sum(row):>12,}")
+    print("\n".join(out), file=sys.stderr)
