@@ -377,9 +377,12 @@ def _inapp(rng: random.Random, catalogue: _Catalogue, start: int, length: int, e
         return []
     found.sort(key=_time_of)
     events = []
+    previous = start
     for time_ms, spec in found:
+        time_ms = max(time_ms, previous + 1)  # strictly increasing, even on a tie
         if time_ms >= end_ms:
             break
+        previous = time_ms
         revenue = None
         if spec.revenue is not None:
             low, high = spec.revenue

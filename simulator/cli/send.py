@@ -112,6 +112,7 @@ class Line:
 
 _FIELDS = {"time": int, "operation": str, "platform": str, "app_id": str, "path": str,
            "headers": dict, "body": str}
+_KINDS = {int: "an integer", str: "a string", dict: "an object"}
 
 
 def parse_lines(name: str, stream: Iterable[bytes]) -> Iterator[Line]:
@@ -138,8 +139,8 @@ def _line(name: str, number: int, record: Any, contract: Any, orjson: Any) -> Li
         raise bad("not a JSON object")
     for key, kind in _FIELDS.items():
         if type(record.get(key)) is not kind:
-            raise bad(f'"{key}" must be a {kind.__name__} '
-                      f"(expected a line written by `ctvsim generate`)")
+            raise bad(f'"{key}" must be {_KINDS[kind]} '
+                      "(expected a line written by `ctvsim generate`)")
     if record["operation"] not in contract.OPERATIONS:
         raise bad(f'"operation" must be one of {", ".join(contract.OPERATIONS)}')
     path = record["path"]
