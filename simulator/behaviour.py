@@ -375,7 +375,7 @@ def _inapp(rng: random.Random, catalogue: _Catalogue, start: int, length: int, e
             product *= random_()
     if not found:
         return []
-    found.sort(key=_time_of)
+    found.sort(key=_first)
     events = []
     previous = start
     for time_ms, spec in found:
@@ -389,10 +389,6 @@ def _inapp(rng: random.Random, catalogue: _Catalogue, start: int, length: int, e
             revenue = round(low + (high - low) * random_(), 2)
         events.append(_new(Event, (time_ms, contract.INAPP, version, launch, 0, spec, revenue)))
     return events
-
-
-def _time_of(item: tuple[int, EventSpec]) -> int:
-    return item[0]
 
 
 def local_hour(time_ms: int, timezone: str) -> int:

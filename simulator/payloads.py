@@ -84,64 +84,73 @@ class Request(NamedTuple):
 
 
 class AppPayloads:
-    """What every device of one app shares: the signer and the event-name fragments."""
+    """What every device of one app shares: the signer, the paths, and the body's tail
+    fragments (app_version, event_name), each serialised once per app."""
 
     def __init__(self, app: App, dev_key: str) -> None:
         self.app = app
         self.sign = Signer(dev_key)
-        self._event_names = {
-            spec.name: b',"event_name":' + orjson.dumps(spec.name) for spec in app.events
-        }
+        self._paths: dict[str, dict[str, str]] = {}
+        self._tails: dict[tuple[str, str | None], bytes] = {}
 
     def device(self, device: Device) -> DevicePayloads:
         return DevicePayloads(self, device)
 
-    def event_name_fragment(self, name: str) -> bytes:
-        fragment = self._event_names.get(name)
-        if fragment is None:
-            fragment = self._event_names[name] = b',"event_name":' + orjson.dumps(name)
-        return fragment
+    def paths(self, platform: str) -> dict[str, str]:
+        """The relative path of each operation on ``platform``."""
+        paths = self._paths.get(platform)
+        if paths is None:
+            paths = self._paths[platform] = {
+                operation: contract.relative_path(operation, platform, self.app.app_id)
+                for operation in contract.OPERATIONS
+            }
+        return paths
+
+    def tail(self, version: str, event_name: str | None) -> bytes:
+        """``,"app_version":…`` and, for in-app events, ``,"event_name":…``."""
+        key = (version, event_name)
+        tail = self._tails.get(key)
+        if tail is None:
+            tail = b',"app_version":' + orjson.dumps(version)
+            if event_name is not None:
+                tail += b',"event_name":' + orjson.dumps(event_name)
+            self._tails[key] = tail
+        return tail
 
 
 class DevicePayloads:
-    """One device's requests: its static body fields serialised once, as byte fragments."""
+    """One device's requests: its static body fields serialised once, on first use."""
 
-    __slots__ = ("_app", "_static", "_tails", "device", "paths")
+    __slots__ = ("_app", "_static", "device")
 
     def __init__(self, app: AppPayloads, device: Device) -> None:
         self._app = app
         self.device = device
-        self.paths = {
-            operation: contract.relative_path(operation, device.platform, app.app.app_id)
-            for operation in contract.OPERATIONS
-        }
-        # The fields between request_id and app_version, without braces.
-        self._static = orjson.dumps(device.body_fields())[1:-1]
-        self._tails: dict[tuple[str, str | None], bytes] = {}
+        self._static = b""  # the fields between request_id and app_version, without braces
+
+    @property
+    def paths(self) -> dict[str, str]:
+        return self._app.paths(self.device.platform)
 
     def body(self, event: Event, request_id: str, timestamp_ms: int | None = None) -> bytes:
         """The exact body bytes of ``event``; ``timestamp_ms`` overrides the event's time."""
+        static = self._static or self._serialise()
         spec = event.spec
-        key = (event.app_version, None if spec is None else spec.name)
-        tail = self._tails.get(key)
-        if tail is None:
-            tail = self._tails[key] = self._tail(*key)
+        tail = self._app.tail(event.app_version, None if spec is None else spec.name)
         timestamp = event.time_ms if timestamp_ms is None else timestamp_ms
         if event.revenue is None:
-            return b'{"timestamp":%d,"request_id":"%s",%s}' % (
-                timestamp, request_id.encode(), tail
+            return b'{"timestamp":%d,"request_id":"%s",%s%s}' % (
+                timestamp, request_id.encode(), static, tail
             )
         parameters = orjson.dumps({"af_revenue": event.revenue, "af_currency": spec.currency}
                                   if spec.currency else {"af_revenue": event.revenue})
-        return b'{"timestamp":%d,"request_id":"%s",%s,"event_parameters":%s}' % (
-            timestamp, request_id.encode(), tail, parameters
+        return b'{"timestamp":%d,"request_id":"%s",%s%s,"event_parameters":%s}' % (
+            timestamp, request_id.encode(), static, tail, parameters
         )
 
-    def _tail(self, version: str, event_name: str | None) -> bytes:
-        tail = self._static + b',"app_version":' + orjson.dumps(version)
-        if event_name is not None:
-            tail += self._app.event_name_fragment(event_name)
-        return tail
+    def _serialise(self) -> bytes:
+        self._static = orjson.dumps(self.device.body_fields())[1:-1]
+        return self._static
 
     def request(self, event: Event, request_id: str, timestamp_ms: int | None = None,
                 ) -> Request:

@@ -7,7 +7,6 @@ import gc
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -170,58 +169,62 @@ class Traffic:
                 gc.enable()
 
     def _write(self, out: BinaryIO) -> Summary:
-        from simulator.cli._progress import Progress
-
-        period = self.simulation.period
-        progress = Progress("generate")
-        counts: Counter[tuple[str, str]] = Counter()
-        chunk: list[bytes] = []
-        for line, key, time_ms in self.lines():
-            chunk.append(line)
-            counts[key] += 1
-            if len(chunk) >= _FLUSH_LINES:
-                out.write(b"".join(chunk))
-                chunk.clear()
-                progress.update((time_ms - period.start_ms) / period.duration_ms,
-                                counts.total(), "requests")
-        out.write(b"".join(chunk))
-        progress.close()
-        return Summary(len(self.devices), period.start_ms, period.end_ms,
-                       self.simulation.app.app_id, counts)
-
-    def lines(self) -> Iterator[tuple[bytes, tuple[str, str], int]]:
-        """(JSON line, (operation, platform), time) per request, in time order."""
         import random
 
-        import orjson
-
-        from simulator import behaviour, contract, payloads
+        from simulator import behaviour, payloads
+        from simulator.cli._progress import Progress
 
         sim, app_payloads = self.simulation, self.payloads
-        app_id = sim.app.app_id
+        period = sim.period
         ids = payloads.request_ids(random.Random(f"ctvsim-request-ids:{sim.seed}"))
         sign = app_payloads.sign
-        # Per (operation, platform): the line's constant middle, serialised once.
-        heads = {
-            (operation, platform): orjson.dumps({
-                "operation": operation, "platform": platform, "app_id": app_id,
-                "path": contract.relative_path(operation, platform, app_id),
-                "headers": {"authorization": ""},
-            })[1:-4]
-            for operation in contract.OPERATIONS for platform in sim.profile_set.profiles
-        }
-        streams = ((sim.timeline(device, index), app_payloads.device(device))
+        heads = {platform: _line_heads(sim.app.app_id, platform)
+                 for platform in sim.profile_set.profiles}
+        streams = ((sim.timeline(device, index),
+                    (app_payloads.device(device), heads[device.platform]))
                    for index, device in enumerate(self.devices))
-        for time_ms, event, builder in behaviour.merge_by_time(streams):
+        progress = Progress("generate")
+        chunk: list[bytes] = []
+        append, written = chunk.append, 0
+        for time_ms, event, (builder, line_heads) in behaviour.merge_by_time(streams):
             body = builder.body(event, next(ids))
-            key = (event.operation, builder.device.platform)
+            head = line_heads[event.operation]
+            head[1] += 1
             if b"\\" in body:  # only where data holds one: bodies are compact JSON
-                body_text = body.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+                text = body.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
             else:
-                body_text = body.replace(b'"', b'\\"')
-            yield (b'{"time":%d,%s"%s"},"body":"%s"}\n' % (
-                time_ms, heads[key], sign(body).encode(), body_text
-            ), key, time_ms)
+                text = body.replace(b'"', b'\\"')
+            append(b'{"time":%d,%s"%s"},"body":"%s"}\n' % (
+                time_ms, head[0], sign(body).encode(), text))
+            if len(chunk) >= _FLUSH_LINES:
+                out.write(b"".join(chunk))
+                written += len(chunk)
+                chunk.clear()
+                progress.update((time_ms - period.start_ms) / period.duration_ms, written,
+                                "requests")
+        out.write(b"".join(chunk))
+        progress.close()
+        counts = Counter({(operation, platform): head[1]
+                          for platform, line_heads in heads.items()
+                          for operation, head in line_heads.items() if head[1]})
+        return Summary(len(self.devices), period.start_ms, period.end_ms, sim.app.app_id,
+                       counts)
+
+
+def _line_heads(app_id: str, platform: str) -> dict[str, list]:
+    """Per operation: [the line's constant middle, serialised once; requests so far]."""
+    import orjson
+
+    from simulator import contract
+
+    return {
+        operation: [orjson.dumps({
+            "operation": operation, "platform": platform, "app_id": app_id,
+            "path": contract.relative_path(operation, platform, app_id),
+            "headers": {"authorization": ""},
+        })[1:-4], 0]
+        for operation in contract.OPERATIONS
+    }
 
 
 def _choose_app(profile_set: ProfileSet, app_id: str | None) -> App:
