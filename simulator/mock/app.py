@@ -29,6 +29,7 @@ from simulator.mock.journal import Journal
 from simulator.mock.registry import ZERO_PLAN, Registry
 
 ADMIN_BODY_LIMIT = 1024 * 1024
+ROUTE_CACHE_SIZE = 4096
 
 _ACCEPTED_START = {"type": "http.response.start", "status": 202,
                    "headers": [(b"content-length", b"0")]}
@@ -57,6 +58,15 @@ class MockApp:
         self.started_at = time.time()
         self._on_shutdown = on_shutdown
         self._admin = Admin(self)
+        self._routes: dict[str, contract.Route | None] = {}
+
+    def _route(self, path: str) -> contract.Route | None:
+        """``contract.parse_path``, remembered for the few paths a load test uses (bounded,
+        so a fuzzer's endless new paths cannot grow it)."""
+        route = contract.parse_path(path)
+        if len(self._routes) < ROUTE_CACHE_SIZE:
+            self._routes[path] = route
+        return route
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -78,7 +88,10 @@ class MockApp:
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]
-        route = contract.parse_path(path)
+        try:
+            route = self._routes[path]
+        except KeyError:
+            route = self._route(path)
         method: str = scope["method"]
         if route is None:
             if path.startswith(ADMIN_PREFIX) or path == OPENAPI_PATH:

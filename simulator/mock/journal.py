@@ -41,8 +41,16 @@ DEFAULT_DEDUP_WINDOW = 1_000_000
 RECENT_WARNINGS = 1_000
 
 # A journal entry is a plain tuple (cheap to build on the hot path); these name its slots.
+# It holds only strings, numbers and bytes, so the garbage collector stops tracking it and
+# a full ring costs no collection time. ROUTE is (channel, operation, platform, app_id).
 SEQ, TIME, METHOD, PATH, ROUTE, STATUS, OUTCOME, REASON, WARNINGS, FAULT, BODY = range(11)
-Entry = tuple[int, float, str, str, Route | None, int, str, str, tuple[str, ...], str, bytes]
+RouteKey = tuple[str, str, str, str]
+Entry = tuple[int, float, str, str, RouteKey | None, int, str, str, tuple[str, ...], str, bytes]
+NO_ROUTE = (None, None, None, None)
+
+
+def _key(route: Route) -> RouteKey:
+    return (route.channel, route.operation, route.platform, route.app_id)
 
 
 class Journal:
@@ -97,13 +105,13 @@ class Journal:
     def rejected(self, route: Route, path: str, status: int, reason: str, body: bytes) -> None:
         key = (route.app_id, route.platform, route.operation, status)
         self._outcomes[key] = self._outcomes.get(key, 0) + 1
-        self._log((self._next(), time.time(), "POST", path, route, status, REJECTED, reason,
+        self._log((self._next(), time.time(), "POST", path, _key(route), status, REJECTED, reason,
                    (), "", body))
 
     def injected(self, route: Route, path: str, status: int, fault: str, body: bytes) -> None:
         key = (route.app_id, route.platform, route.operation, fault)
         self._injected[key] = self._injected.get(key, 0) + 1
-        self._log((self._next(), time.time(), "POST", path, route, status, INJECTED,
+        self._log((self._next(), time.time(), "POST", path, _key(route), status, INJECTED,
                    "injected fault", (), fault, body))
 
     def accepted_event(
@@ -121,13 +129,13 @@ class Journal:
             id_hash = hash((app_id, request_id))
             if id_hash in self._ids or id_hash in self._old_ids:
                 self.duplicates += 1
-                self._log((self._next(), now, "POST", path, route, 202, DUPLICATE,
+                self._log((self._next(), now, "POST", path, _key(route), 202, DUPLICATE,
                            "request_id already accepted", (), fault, raw))
                 return False
             self._remember_id(id_hash)
         self.unique += 1
         warnings = self._soft_findings(route, body, soft, now)
-        self._log((self._next(), now, "POST", path, route, 202, ACCEPTED, "", warnings,
+        self._log((self._next(), now, "POST", path, _key(route), 202, ACCEPTED, "", warnings,
                    fault, raw))
         return True
 
@@ -244,6 +252,7 @@ def body_fields(raw: bytes) -> tuple[str | None, str | None]:
 def entry_json(entry: Entry) -> dict[str, Any]:
     """One journal entry in WireMock's serve-event shape plus the mock's own findings."""
     route = entry[ROUTE]
+    channel, operation, platform, app_id = route or NO_ROUTE
     request_id, device_id = body_fields(entry[BODY])
     return {
         "id": str(entry[SEQ]),
@@ -257,10 +266,10 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         },
         "response": {"status": entry[STATUS]},
         "wasMatched": route is not None,
-        "channel": route.channel if route else None,
-        "operation": route.operation if route else None,
-        "platform": route.platform if route else None,
-        "app_id": route.app_id if route else None,
+        "channel": channel,
+        "operation": operation,
+        "platform": platform,
+        "app_id": app_id,
         "outcome": entry[OUTCOME],
         "reason": entry[REASON],
         "warnings": list(entry[WARNINGS]),
@@ -305,8 +314,8 @@ class RequestFilter:
             return False
         wants_route = (self.app, self.platform, self.operation) != (None, None, None)
         if wants_route and (route is None or not (
-            self.app in (None, route.app_id) and self.platform in (None, route.platform)
-            and self.operation in (None, route.operation)
+            self.app in (None, route[3]) and self.platform in (None, route[2])
+            and self.operation in (None, route[1])
         )):
             return False
         if self.device is not None or self.request_id is not None:

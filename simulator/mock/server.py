@@ -128,7 +128,7 @@ def make_server(app: MockApp) -> Any:
     config = uvicorn.Config(
         app, http="httptools", loop="none", lifespan="on", access_log=False,
         log_config=None, log_level="warning", timeout_graceful_shutdown=1,
-        server_header=False, date_header=False,
+        server_header=False, date_header=False, proxy_headers=False,
     )
     return _Server(config)
 

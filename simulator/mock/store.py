@@ -102,14 +102,13 @@ class SqliteSink:
 
 
 def _row(entry: j.Entry) -> tuple[object, ...]:
-    route = entry[j.ROUTE]
+    channel, operation, platform, app_id = entry[j.ROUTE] or j.NO_ROUTE
     request_id, device_id = j.body_fields(entry[j.BODY])
     return (
         entry[j.SEQ],
         datetime.fromtimestamp(entry[j.TIME], UTC).isoformat(timespec="milliseconds"),
         entry[j.METHOD], entry[j.PATH],
-        route.channel if route else None, route.operation if route else None,
-        route.platform if route else None, route.app_id if route else None,
+        channel, operation, platform, app_id,
         entry[j.STATUS], entry[j.OUTCOME], entry[j.REASON],
         orjson.dumps(list(entry[j.WARNINGS])).decode(), entry[j.FAULT] or None,
         request_id, device_id, entry[j.BODY].decode("utf-8", "replace"),
