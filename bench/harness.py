@@ -1,0 +1,271 @@
+"""Benchmark: the load harness's cost per request, and the memory of 10,000 devices.
+
+1. Throughput. A trivial ASGI app (reads the body, answers 202) runs on uvicorn + httptools +
+   uvloop, pinned to the last core. On the other core, in turns within one run, the same
+   number of users hammer it for the same time:
+   - baseline: a bare Locust `FastHttpUser` that posts one constant, pre-signed body in a loop;
+   - harness: `ctvsim load --speed max` (real devices and timelines, a fresh request id,
+     timestamp and HMAC per request, our request listener and histogram).
+   Requests per second of each; the ratio harness / baseline (target >= 0.9). Medians of the
+   rounds. Both count requests over the same configured run time.
+2. Memory. `ctvsim load` with 10,000 users (devices) at a realistic speed against the same
+   app; the Locust process's peak resident memory (VmHWM) once they all run (target <= 500 MB).
+   Beside it, the device state alone (World + 10,000 lives, no Locust) measured in-process.
+
+Loopback only. Usage: `.venv/bin/python bench/harness.py [--users 50] [--seconds 10]
+[--rounds 3] [--devices 10000]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BARE_LOCUSTFILE = '''
+from locust import FastHttpUser, constant, task
+
+PATH = {path!r}
+BODY = {body!r}
+HEADERS = {headers!r}
+
+
+class Bare(FastHttpUser):
+    wait_time = constant(0)
+    default_headers = {{"accept-encoding": "identity"}}
+
+    @task
+    def post(self):
+        self.client.request("POST", PATH, data=BODY, headers=HEADERS, name="bare")
+'''
+
+
+async def trivial(scope, receive, send) -> None:
+    """Reads the whole body, answers 202 with no body: the cheapest honest endpoint."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    await send({"type": "http.response.start", "status": 202, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def serve(port_file: str) -> None:
+    from simulator.mock.server import listen, make_server, run_forever, urls
+
+    sock = listen("127.0.0.1", 0)
+    Path(port_file).write_text(urls(sock)[0])
+    run_forever(make_server(trivial), sock)
+
+
+def start_server(core: int, scratch: Path) -> tuple[subprocess.Popen, str]:
+    port_file = scratch / "url"
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port_file)],
+        preexec_fn=lambda: os.sched_setaffinity(0, {core}),
+    )
+    deadline = time.monotonic() + 15
+    while not port_file.exists() or not port_file.read_text():
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the trivial server did not start")
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return process, port_file.read_text()
+
+
+def bare_locustfile(scratch: Path) -> Path:
+    """A locustfile posting one real, signed first_open body, built once."""
+    from simulator.load.world import World, WorldSettings, default_app
+    from simulator.profiles import load_profiles
+
+    profile_set = load_profiles()
+    app = default_app(profile_set)
+    world = World(profile_set, app, app.dev_key, WorldSettings(1, 0, None, ("roku",)))
+    life = world.life("roku", 0.0)
+    request = world.request(life, life.take(), int(time.time() * 1000))
+    path = scratch / "bare.py"
+    path.write_text(BARE_LOCUSTFILE.format(path=request.path, body=request.body,
+                                           headers=request.headers))
+    return path
+
+
+def pinned(core: int):
+    return lambda: os.sched_setaffinity(0, {core})
+
+
+def locust_cpu_seconds(command: list[str], core: int, is_locust) -> float:
+    """Runs `command` pinned to `core`; CPU seconds (user + system) of its Locust process.
+
+    CPU time, unlike wall-clock rate, is not inflated when other processes share the core;
+    the last sample is taken at most 0.1 s before the process exits.
+    """
+    import psutil
+
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               preexec_fn=pinned(core), cwd=ROOT)
+    seen: dict[int, float] = {}
+    while process.poll() is None:
+        root = psutil.Process(process.pid)
+        for candidate in [root, *root.children(recursive=True)]:
+            try:
+                if is_locust(candidate):
+                    times = candidate.cpu_times()
+                    seen[candidate.pid] = times.user + times.system
+            except psutil.Error:
+                pass
+        time.sleep(0.1)
+    if process.returncode:
+        raise RuntimeError(f"{command[:4]} failed with exit code {process.returncode}")
+    return sum(seen.values())
+
+
+def _is_locust_child(process) -> bool:
+    return "locust" in process.cmdline()[:3]
+
+
+def run_bare(locustfile: Path, url: str, users: int, seconds: int, core: int,
+             scratch: Path) -> tuple[float, float]:
+    """(requests/s, requests per CPU-second) of the bare FastHttpUser."""
+    out = scratch / "bare.json"
+    cpu = locust_cpu_seconds(
+        [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(users),
+         "-r", str(users), "-t", f"{seconds}s", "-H", url, "--only-summary",
+         "--json-file", str(out.with_suffix(""))],
+        core, lambda p: True,
+    )
+    requests = sum(e["num_requests"] for e in json.loads(out.read_text()))
+    return requests / seconds, requests / cpu
+
+
+def run_harness(url: str, users: int, seconds: int, core: int,
+                scratch: Path) -> tuple[float, float]:
+    """(requests/s, requests per CPU-second of its Locust process) of `ctvsim load`."""
+    reports = scratch / "harness"
+    cpu = locust_cpu_seconds(
+        [sys.executable, "-m", "simulator", "load", "--target", url, "--users", str(users),
+         "--duration", f"{seconds}s", "--speed", "max", "--platforms", "roku",
+         "--report-dir", str(reports)],
+        core, _is_locust_child,
+    )
+    requests = json.loads((reports / "summary.json").read_text())["totals"]["requests"]
+    return requests / seconds, requests / cpu
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def locust_memory(url: str, devices: int, core: int, scratch: Path) -> dict[str, float]:
+    """Peak RSS of the Locust process running `devices` users (each one device)."""
+    import psutil
+
+    seconds = 25
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "load", "--target", url, "--users", str(devices),
+         "--spawn-rate", str(devices // 5), "--duration", f"{seconds}s", "--speed", "1440",
+         "--report-dir", str(scratch / "memory")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=pinned(core), cwd=ROOT,
+    )
+    peak, users = 0.0, 0
+    while parent.poll() is None:
+        for child in psutil.Process(parent.pid).children():
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                peak = max(peak, peak_rss_mb(child.pid))
+        time.sleep(0.5)
+    summary = json.loads((scratch / "memory" / "summary.json").read_text())
+    users = max((count for _, count in summary["run"]["users_timeline"]), default=0)
+    return {"peak_rss_mb": peak, "users": users, "requests": summary["totals"]["requests"]}
+
+
+def device_state_memory(devices: int) -> float:
+    """MB held by the device state alone: a World and `devices` lives, no Locust."""
+    import gc
+    import tracemalloc
+
+    from simulator.load.world import World, WorldSettings, default_app, load_platforms
+    from simulator.profiles import load_profiles
+
+    profile_set = load_profiles()
+    app = default_app(profile_set)
+    platforms = tuple(load_platforms(profile_set, app, None))
+    gc.collect()
+    tracemalloc.start()
+    world = World(profile_set, app, app.dev_key, WorldSettings(1, 0, 1440.0, platforms))
+    lives = [world.life(platforms[i % len(platforms)], 0.0) for i in range(devices)]
+    gc.collect()
+    size = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert len(lives) == devices
+    return size / 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return 0
+    cores = sorted(os.sched_getaffinity(0))
+    server_core, load_core = cores[-1], cores[0]
+    with tempfile.TemporaryDirectory(prefix="ctvsim-bench-") as name:
+        scratch = Path(name)
+        server, url = start_server(server_core, scratch)
+        try:
+            locustfile = bare_locustfile(scratch)
+            bare, harness = [], []
+            for _ in range(args.rounds):
+                bare.append(run_bare(locustfile, url, args.users, args.seconds, load_core,
+                                     scratch))
+                harness.append(run_harness(url, args.users, args.seconds, load_core, scratch))
+                print(f"round: bare {bare[-1][0]:,.0f} req/s ({bare[-1][1]:,.0f} per CPU-s), "
+                      f"harness {harness[-1][0]:,.0f} req/s ({harness[-1][1]:,.0f} per CPU-s)",
+                      flush=True)
+            memory = locust_memory(url, args.devices, load_core, scratch)
+        finally:
+            server.terminate()
+            server.wait()
+    state = device_state_memory(args.devices)
+    def median(runs: list[tuple[float, float]], index: int) -> float:
+        return statistics.median(run[index] for run in runs)
+
+    print(json.dumps({
+        "users": args.users, "seconds": args.seconds, "rounds": args.rounds,
+        "bare_rps_median": round(median(bare, 0)),
+        "harness_rps_median": round(median(harness, 0)),
+        "ratio_rps": round(median(harness, 0) / median(bare, 0), 3),
+        "bare_per_cpu_second_median": round(median(bare, 1)),
+        "harness_per_cpu_second_median": round(median(harness, 1)),
+        "ratio_per_cpu_second": round(median(harness, 1) / median(bare, 1), 3),
+        "rounds_bare": [[round(x) for x in run] for run in bare],
+        "rounds_harness": [[round(x) for x in run] for run in harness],
+        "devices": args.devices, "locust_process": memory,
+        "device_state_mb": round(state, 1),
+    }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
