@@ -259,6 +259,9 @@ class Simulation:
         self.seed = seed
         self.worker = worker
         self.install_window = install_window or period
+        if not (period.start_ms <= self.install_window.start_ms
+                < self.install_window.end_ms <= period.end_ms):
+            raise ValueError("the install window must be a non-empty part of the period")
         self._catalogue = _Catalogue.of(app, period)
         self._rhythms: dict[str, _Rhythm] = {}
         self._calendars: dict[str, tuple[_LocalDay, ...]] = {}
@@ -282,8 +285,19 @@ class Simulation:
         return random.Random(f"ctvsim-timeline:{self.seed}:{self.worker}:{index}")
 
     def timeline(self, device: Device, index: int) -> Iterator[Event]:
-        """Device ``index``'s events in time order, lazily; the first is its first_open."""
+        """Device ``index``'s events in time order, lazily; the first is its first_open.
+
+        Times strictly increase; a launch starts after the previous session (plus a gap)
+        ends; in-app events fall inside their session.
+        """
         return _walk(self, device, index)
+
+    def not_before(self, device: Device, index: int) -> int:
+        """A cheap lower bound of the timeline's first event (the start of its install day):
+        lets a merge start a timeline, and pay for its state, only when it is due."""
+        days = self.calendar(device.timezone)
+        day = days[_install_day(self, self.rng(index), days)]
+        return max(day.hour_starts[0], self.period.start_ms)
 
 
 def _draw_day(rng: random.Random, day: _LocalDay, hours: tuple[float, ...],
@@ -297,21 +311,29 @@ def _draw_day(rng: random.Random, day: _LocalDay, hours: tuple[float, ...],
     return launches
 
 
-def _install(sim: Simulation, rng: random.Random, rhythm: _Rhythm,
-             days: tuple[_LocalDay, ...]) -> tuple[int, list[int]]:
-    """The install's local day index and that day's launch times (all inside the period)."""
-    window, period = sim.install_window, sim.period
-    day_starts = [day.hour_starts[0] for day in days]
-    instant = window.start_ms
+def _install_day(sim: Simulation, rng: random.Random, days: tuple[_LocalDay, ...]) -> int:
+    """The local day of the install: the one holding a uniform instant of the install window.
+
+    It is the stream's first draw, so ``Simulation.not_before`` can replay it cheaply.
+    """
+    window = sim.install_window
+    instant = window.start_ms + int(rng.random() * window.duration_ms)
+    starts = [day.hour_starts[0] for day in days]
+    return max(bisect.bisect_right(starts, instant) - 1, 0)
+
+
+def _install_launches(sim: Simulation, rng: random.Random, rhythm: _Rhythm,
+                      day: _LocalDay) -> list[int]:
+    """The install day's launches inside the period (a day cut by the period's edge keeps
+    its launches inside it); the first is the install."""
+    period = sim.period
+    counts = rhythm.weekend_counts if day.weekend else rhythm.weekday_counts
     for _ in range(_INSTALL_TRIES):
-        instant = window.start_ms + int(rng.random() * window.duration_ms)
-        index = max(bisect.bisect_right(day_starts, instant) - 1, 0)
-        day = days[index]
-        counts = rhythm.weekend_counts if day.weekend else rhythm.weekday_counts
-        launches = _draw_day(rng, day, rhythm.hours, counts)
-        if period.start_ms <= launches[0] and launches[-1] < period.end_ms:
-            return index, launches
-    return max(bisect.bisect_right(day_starts, instant) - 1, 0), [instant]
+        launches = [time_ms for time_ms in _draw_day(rng, day, rhythm.hours, counts)
+                    if period.start_ms <= time_ms < period.end_ms]
+        if launches:
+            return launches
+    return [max(day.hour_starts[0], period.start_ms)]
 
 
 def _walk(sim: Simulation, device: Device, index: int) -> Iterator[Event]:
@@ -322,7 +344,8 @@ def _walk(sim: Simulation, device: Device, index: int) -> Iterator[Event]:
     end_ms = sim.period.end_ms
     random_, gauss = rng.random, rng.gauss
 
-    install_day, launches = _install(sim, rng, rhythm, days)
+    install_day = _install_day(sim, rng, days)
+    launches = _install_launches(sim, rng, rhythm, days[install_day])
     twice = random_() < rhythm.second_first_open
     lifetime = -math.log(1.0 - random_()) * rhythm.lifetime_scale
     final = bisect.bisect_right(catalogue.final_version, random_())
@@ -397,20 +420,23 @@ def local_hour(time_ms: int, timezone: str) -> int:
 
 
 
-def merge_by_time(streams: Iterable[tuple[Iterator[Event], T]], window_ms: int = MS_PER_HOUR,
-                  ) -> Iterator[tuple[int, Event, T]]:
+def merge_by_time(streams: Iterable[tuple[int, Iterator[Event], T]],
+                  window_ms: int = MS_PER_HOUR) -> Iterator[tuple[int, Event, T]]:
     """Many timelines as one, in time order: ``(time_ms, event, tag)`` per event.
 
+    ``streams`` gives ``(not_before_ms, timeline, tag)``: a lower bound of the timeline's
+    first event (``Simulation.not_before``, or the period start), the timeline, and anything
+    the caller wants back with each event. A timeline is first advanced only when the merge
+    reaches its lower bound, so devices not yet installed cost no timeline state.
+
     Cheaper than a heap merge over thousands of streams: each stream waits in the bucket of
-    the window its next event falls in; a window's events are gathered stream by stream and
-    sorted once (a stable sort, so equal times keep a deterministic order). Memory: one
-    pending event per stream plus one window of events.
+    the window its next event (or its lower bound) falls in; a window's events are gathered
+    stream by stream and sorted once (stably, so equal times keep a deterministic order).
+    Memory: one pending entry per stream plus one window of events.
     """
-    waiting: dict[int, list[tuple[Event, Iterator[Event], T]]] = {}
-    for stream, tag in streams:
-        first = next(stream, None)
-        if first is not None:
-            waiting.setdefault(first.time_ms // window_ms, []).append((first, stream, tag))
+    waiting: dict[int, list[tuple[Event | None, Iterator[Event], T]]] = {}
+    for not_before, stream, tag in streams:
+        waiting.setdefault(not_before // window_ms, []).append((None, stream, tag))
     window = min(waiting, default=0)
     while waiting:
         entries = waiting.pop(window, None)
@@ -420,13 +446,12 @@ def merge_by_time(streams: Iterable[tuple[Iterator[Event], T]], window_ms: int =
         end = window * window_ms
         batch: list[tuple[int, Event, T]] = []
         append = batch.append
-        for event, stream, tag in entries:
-            while event.time_ms < end:
+        for pending, stream, tag in entries:
+            event = pending or next(stream, None)
+            while event is not None and event.time_ms < end:
                 append((event.time_ms, event, tag))
                 event = next(stream, None)
-                if event is None:
-                    break
-            else:
+            if event is not None:
                 waiting.setdefault(event.time_ms // window_ms, []).append((event, stream, tag))
         batch.sort(key=_first)
         yield from batch

@@ -26,19 +26,23 @@ __all__ = ["AppPayloads", "DevicePayloads", "Request", "Signer", "request_ids"]
 
 CONTENT_TYPE = "application/json"
 
-# RFC 4122 version 4 and variant bits over 128 random bits.
-_UUID4_CLEAR = ~(0xF << 76) & ~(0xC << 60)
-_UUID4_SET = (0x4 << 76) | (0x8 << 60)
+# The RFC 4122 variant nibble (binary 10xx) for any random hex digit, keeping its low bits.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+_IDS_PER_DRAW = 512
 
 
 def request_ids(rng: random.Random) -> Iterator[str]:
-    """Lowercase UUID4 request ids from a seeded random stream: same seed, same ids."""
-    bits = rng.getrandbits
+    """Lowercase UUID4 request ids from a seeded random stream: same seed, same ids.
+
+    Random bytes are drawn 512 ids at a time and cut into ids with the version nibble set to
+    4 and the variant to 10xx: the cheapest way found to make them in Python.
+    """
+    variant = _VARIANT
     while True:
-        text = "%032x" % (bits(128) & _UUID4_CLEAR | _UUID4_SET)  # %-format: the fastest here
-        yield "%s-%s-%s-%s-%s" % (  # noqa: UP031
-            text[:8], text[8:12], text[12:16], text[16:20], text[20:]
-        )
+        digits = rng.randbytes(16 * _IDS_PER_DRAW).hex()
+        for i in range(0, 32 * _IDS_PER_DRAW, 32):
+            yield (f"{digits[i:i + 8]}-{digits[i + 8:i + 12]}-4{digits[i + 13:i + 16]}-"
+                   f"{variant[digits[i + 16]]}{digits[i + 17:i + 20]}-{digits[i + 20:i + 32]}")
 
 
 class Signer:

@@ -223,7 +223,8 @@ def test_merge_by_time_orders_everything_and_loses_nothing(profile_set: ProfileS
     expected = Counter()
     for index, device in enumerate(devices):
         expected[index] = sum(1 for _ in sim.timeline(device, index))
-    merged = list(merge_by_time((sim.timeline(d, i), i) for i, d in enumerate(devices)))
+    merged = list(merge_by_time((sim.not_before(d, i), sim.timeline(d, i), i)
+                                for i, d in enumerate(devices)))
     assert [time for time, _, _ in merged] == sorted(time for time, _, _ in merged)
     assert Counter(index for _, _, index in merged) == expected
     assert all(time == event.time_ms for time, event, _ in merged)
@@ -231,6 +232,18 @@ def test_merge_by_time_orders_everything_and_loses_nothing(profile_set: ProfileS
     for _, event, index in merged:
         per_device[index].append(event)
     assert per_device[0] == list(sim.timeline(devices[0], 0))
+
+
+def test_not_before_bounds_every_first_event(profile_set: ProfileSet) -> None:
+    app = profile_set.apps[APP]
+    period = Period.of_days(START, 5)
+    sim = Simulation(profile_set, app, period, seed=6)
+    for index, device in enumerate(DeviceFactory(profile_set, seed=6).devices(2000)):
+        first = next(sim.timeline(device, index))
+        assert period.start_ms <= sim.not_before(device, index) <= first.time_ms
+        assert first.time_ms - sim.not_before(device, index) < MS_PER_DAY + MS_PER_HOUR
+    with pytest.raises(ValueError, match="install window"):
+        Simulation(profile_set, app, period, 6, install_window=Period(START - 1, START + 5))
 
 
 def test_sim_clock_maps_both_ways() -> None:

@@ -180,7 +180,7 @@ class Traffic:
         sign = app_payloads.sign
         heads = {platform: _line_heads(sim.app.app_id, platform)
                  for platform in sim.profile_set.profiles}
-        streams = ((sim.timeline(device, index),
+        streams = ((sim.not_before(device, index), sim.timeline(device, index),
                     (app_payloads.device(device), heads[device.platform]))
                    for index, device in enumerate(self.devices))
         progress = Progress("generate")
