@@ -71,6 +71,8 @@ def _check_stream(name: str, sent: Counter[str], seen: Counter[str]) -> list[str
 
 def reconcile(recorder: Recorder, stats: Mapping[str, Any], app_id: str) -> dict[str, Any]:
     """The verdict, with every problem as one line, and the figures it was drawn from."""
+    if "unreadable" in stats:
+        return {"passed": False, "problems": [stats["unreadable"]]}
     sent = _harness_attempts(recorder)
     seen = _mock_counts(stats, app_id)
     problems: list[str] = []

@@ -152,7 +152,7 @@ def _run_locust(command: list[str], log_path: Path, progress: Progress, env: dic
     with open(log_path, "wb") as log:
         child = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            pass_fds=(progress.fd_for_child,),
+            pass_fds=(progress.fd_for_child,), start_new_session=True,  # Ctrl+C: ours only
             preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
         progress.start()
@@ -192,7 +192,7 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
         faults = {"rules": rules, "seed": plan.args.seed} if rules else None
         with MockServer(subprocess=True, cpus=mock_cpus, faults=faults) as mock:
             code, interrupted = _locust(plan, mock.url, logs, results_path, locust_cpus)
-            stats = mock.stats() if results_path.exists() else None
+            stats = None if interrupted else _mock_stats(mock)
     else:
         url = resolve_target(plan.args.target, allow_production=True).base_url
         code, interrupted = _locust(plan, url, logs, results_path, locust_cpus)
@@ -204,6 +204,18 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
         sys.stderr.write("".join(f"  {line}\n" for line in tail))
         return EXIT_INTERRUPTED if interrupted else EXIT_FAILED_REQUESTS
     return _judge(plan, json.loads(results_path.read_text()), stats, logs, interrupted)
+
+
+def _mock_stats(mock: Any) -> dict[str, Any]:
+    """The mock's counters; a mock that died or stopped answering fails reconciliation."""
+    import httpx
+
+    from simulator.mock.admin_client import MockAdminError
+
+    try:
+        return mock.stats()
+    except (httpx.HTTPError, MockAdminError) as error:
+        return {"unreadable": f"could not read the mock's journal: {error}"}
 
 
 def _locust(plan: Plan, url: str, logs: Path, results: Path, cpus: set[int] | None,
