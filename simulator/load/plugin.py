@@ -150,19 +150,20 @@ def _start_monitor(environment: Any, progress_fd: int) -> None:
     stream = os.fdopen(progress_fd, "w", buffering=1) if progress_fd >= 0 else None
 
     def monitor() -> None:
-        begun = time.monotonic()
+        begun = last_time = time.monotonic()
+        last_count = 0
         while True:
             gevent.sleep(1.0)
-            runner = environment.runner
-            elapsed = round(time.monotonic() - begun, 1)
+            runner, total, now = environment.runner, environment.stats.total, time.monotonic()
+            elapsed = round(now - begun, 1)
             harness.users_timeline.append((elapsed, runner.user_count))
             if stream is not None:
-                total = environment.stats.total
+                rate = (total.num_requests - last_count) / (now - last_time)
                 stream.write(json.dumps({
-                    "elapsed": elapsed, "users": runner.user_count,
-                    "rps": round(total.current_rps, 1), "requests": total.num_requests,
-                    "failures": total.num_failures,
+                    "elapsed": elapsed, "users": runner.user_count, "rps": round(rate, 1),
+                    "requests": total.num_requests, "failures": total.num_failures,
                 }) + "\n")
+            last_count, last_time = total.num_requests, now
 
     gevent.spawn(monitor)
 
