@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
     add("--allow-production", action="store_true",
         help="allow --target production (real events; rate-capped)")
     add("--max-rps", type=float, default=0.0, metavar="R",
-        help="cap on requests per second (production default: 10)")
+        help="cap on requests per second (production: the client's modest default cap)")
     add("--profiles", metavar="DIR", help="extra profiles directory")
     add("--mock-fault", action="append", default=[], metavar="SPEC",
         help="fault rule for the embedded mock, e.g. 'status=500,probability=0.1'")
