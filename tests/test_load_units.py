@@ -10,6 +10,7 @@ import pytest
 from simulator.errors import UsageError
 from simulator.load import shapes, thresholds
 from simulator.load.histogram import Histogram, bucket_index, bucket_upper
+from simulator.load.reconcile import reconcile
 from simulator.load.recorder import Recorder, parse_name, request_name
 from simulator.load.reports import junit_xml
 from simulator.load.summary import Summary, format_table
@@ -179,3 +180,45 @@ def test_step_and_spike_shapes() -> None:
     assert spike[0] == spike[99] == 10 and spike[50] == 50 and spike.count(50) == 10
     with pytest.raises(ValueError):
         shapes.users_function("ramp", curve=[1] * 24)
+
+
+def _stats(by_platform: dict, injected: dict | None = None, duplicates: int = 0,
+           ordering: int = 0) -> dict:
+    app = "com.example.ctvstream"
+    return {"by_app": {app: by_platform}, "injected_by_app": {app: injected or {}},
+            "duplicates": duplicates, "warnings": {"ordering": ordering} if ordering else {}}
+
+
+def test_reconciliation_passes_when_the_journal_matches() -> None:
+    recorder = _recorder()
+    stats = _stats({"roku": {"session": {"202": 100}}, "tizen": {"first_open": {}}},
+                   injected={"roku": {"session": {"status:500": 2}}})
+    verdict = reconcile(recorder, stats, "com.example.ctvstream")
+    assert verdict["passed"], verdict["problems"]
+    assert verdict["harness_attempts"] == 103 and verdict["mock_journaled"] == 102
+
+
+@pytest.mark.parametrize(
+    ("stats", "problem"),
+    [
+        (_stats({"roku": {"session": {"202": 90}}},
+                injected={"roku": {"session": {"status:500": 2}}}), "lost 10 requests"),
+        (_stats({"roku": {"session": {"202": 100}}, "webos": {"inapp": {"202": 5}}},
+                injected={"roku": {"session": {"status:500": 2}}}),
+         "inapp [webos]: the mock journaled 5 requests more"),
+        (_stats({"roku": {"session": {"202": 100}}},
+                injected={"roku": {"session": {"status:500": 2}}}, duplicates=3),
+         "unexpected duplicates"),
+        (_stats({"roku": {"session": {"202": 100}}},
+                injected={"roku": {"session": {"status:500": 2}}}, ordering=4),
+         "ordering: 4 sessions or in-app events"),
+        (_stats({"roku": {"session": {"202": 95, "400": 5}}},
+                injected={"roku": {"session": {"status:500": 2}}}),
+         "status 202: the harness got 100, the mock counted 95"),
+        ({"unreadable": "could not read the mock's journal: refused"}, "could not read"),
+    ],
+)
+def test_reconciliation_names_each_kind_of_problem(stats: dict, problem: str) -> None:
+    verdict = reconcile(_recorder(), stats, "com.example.ctvstream")
+    assert not verdict["passed"]
+    assert any(problem in line for line in verdict["problems"]), verdict["problems"]
