@@ -5,7 +5,10 @@ next to a plain loop that serialises one fixed body with orjson and signs it wit
 `signing.sign`, for the same number of requests. Rounds alternate so that both see the same
 machine; the best round of each is reported. Pinned to one core.
 
-    .venv/bin/python bench/generate.py [--devices 10000] [--days 3] [--rounds 3]
+    .venv/bin/python bench/generate.py [--devices 10000] [--days 3] [--rounds 3] [--stages]
+
+Times are CPU seconds of this process (``time.process_time``), so other work on a shared
+machine disturbs them less than wall-clock times would.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import random
 import resource
 import time
 from collections.abc import Callable
@@ -20,9 +24,9 @@ from collections.abc import Callable
 import orjson
 
 from simulator import signing
-from simulator.behaviour import Period, parse_start
+from simulator.behaviour import Period, merge_by_time, parse_start
 from simulator.cli.generate import DEFAULT_START, Traffic
-from simulator.payloads import Signer
+from simulator.payloads import Signer, request_ids
 
 FIXED_BODY = {
     "timestamp": 1767571219112, "request_id": "0878c17b-1a15-4570-8c2d-551cb0aef7b5",
@@ -57,12 +61,60 @@ def baseline(n: int, sign: Callable[[bytes, str], str] = signing.sign) -> float:
         gc.enable()
 
 
+def stages(devices: int, days: float, seed: int) -> list[tuple[str, float]]:
+    """CPU microseconds per request of the pipeline cut after each stage (best of 3)."""
+    period = Period.of_days(parse_start(DEFAULT_START), days)
+    traffic = Traffic.build(None, None, None, devices, period, seed)
+    sim, app = traffic.simulation, traffic.payloads
+
+    def streams():  # the merge's input
+        return ((sim.not_before(d, i), sim.timeline(d, i), app.device(d))
+                for i, d in enumerate(traffic.devices))
+
+    def walk() -> int:
+        return sum(1 for d_i in enumerate(traffic.devices) for _ in sim.timeline(d_i[1], d_i[0]))
+
+    def merge() -> int:
+        return sum(1 for _ in merge_by_time(streams()))
+
+    def bodies(sign: bool) -> int:
+        ids, count = request_ids(random.Random(1)), 0
+        for _, event, builder in merge_by_time(streams()):
+            body = builder.body(event, next(ids))
+            if sign:
+                app.sign(body)
+            count += 1
+        return count
+
+    def everything() -> int:
+        with open(os.devnull, "wb") as sink:
+            return traffic.write(sink).total
+
+    out = []
+    for label, run in [("timelines, one device after another", walk),
+                       ("timelines merged by time", merge),
+                       ("+ body bytes and request id", lambda: bodies(False)),
+                       ("+ signature", lambda: bodies(True)),
+                       ("+ JSON line written (= generate)", everything)]:
+        best = float("inf")
+        for _ in range(3):
+            gc.disable()
+            started = time.process_time()
+            count = run()
+            best = min(best, (time.process_time() - started) / count)
+            gc.enable()
+        out.append((label, best * 1e6))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--days", type=float, default=3.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--stages", action="store_true",
+                        help="also print the cost of each pipeline stage")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
@@ -85,6 +137,9 @@ def main() -> None:
     print(f"generate / baseline: {gen_rate / base_rate:.2f}; "
           f"generate / pre-keyed baseline: {gen_rate / keyed_rate:.2f}")
     print(f"peak RSS of the process: {rss_mb:,.0f} MB")
+    if args.stages:
+        for label, micros in stages(args.devices, args.days, args.seed):
+            print(f"  {label:<40} {micros:5.2f} us/request")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import hashlib
 import math
 import random
 import zoneinfo
@@ -296,7 +297,7 @@ class Simulation:
         """A cheap lower bound of the timeline's first event (the start of its install day):
         lets a merge start a timeline, and pay for its state, only when it is due."""
         days = self.calendar(device.timezone)
-        day = days[_install_day(self, self.rng(index), days)]
+        day = days[_install_day(self, index, days)]
         return max(day.hour_starts[0], self.period.start_ms)
 
 
@@ -311,13 +312,16 @@ def _draw_day(rng: random.Random, day: _LocalDay, hours: tuple[float, ...],
     return launches
 
 
-def _install_day(sim: Simulation, rng: random.Random, days: tuple[_LocalDay, ...]) -> int:
+def _install_day(sim: Simulation, index: int, days: tuple[_LocalDay, ...]) -> int:
     """The local day of the install: the one holding a uniform instant of the install window.
 
-    It is the stream's first draw, so ``Simulation.not_before`` can replay it cheaply.
+    Drawn from a hash of (seed, worker, index) rather than the device's random stream, so
+    ``Simulation.not_before`` can compute it without building that stream.
     """
     window = sim.install_window
-    instant = window.start_ms + int(rng.random() * window.duration_ms)
+    digest = hashlib.blake2b(f"{sim.seed}:{sim.worker}:{index}".encode(), digest_size=8,
+                             person=b"ctvsim-install").digest()
+    instant = window.start_ms + int.from_bytes(digest) * window.duration_ms // 2 ** 64
     starts = [day.hour_starts[0] for day in days]
     return max(bisect.bisect_right(starts, instant) - 1, 0)
 
@@ -344,7 +348,7 @@ def _walk(sim: Simulation, device: Device, index: int) -> Iterator[Event]:
     end_ms = sim.period.end_ms
     random_, gauss = rng.random, rng.gauss
 
-    install_day = _install_day(sim, rng, days)
+    install_day = _install_day(sim, index, days)
     launches = _install_launches(sim, rng, rhythm, days[install_day])
     twice = random_() < rhythm.second_first_open
     lifetime = -math.log(1.0 - random_()) * rhythm.lifetime_scale
