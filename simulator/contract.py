@@ -189,11 +189,15 @@ class StringRule:
 
 @dataclass(frozen=True, slots=True)
 class IntegerRule:
+    """An int64, as the published schema's ``format: int64`` says."""
+
     def check(self, name: str, value: Any, out: Findings) -> None:
         if type(value) is not int:
             out.violations.append(
                 Violation(name, "type", f"must be an integer, got {_type_name(value)}")
             )
+        elif not -(2**63) <= value < 2**63:
+            out.violations.append(Violation(name, "int64", "must fit in a signed 64-bit integer"))
 
     def json_schema(self) -> dict[str, Any]:
         return {"type": "integer", "format": "int64"}
