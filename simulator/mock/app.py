@@ -14,6 +14,7 @@ injected faults → 202 with an empty body.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import struct
 import time
@@ -59,6 +60,12 @@ class MockApp:
         self._on_shutdown = on_shutdown
         self._admin = Admin(self)
         self._routes: dict[str, contract.Route | None] = {}
+        self._hanging: set[asyncio.Transport] = set()
+
+    def release_hanging(self) -> None:
+        """Close the connections of hanging requests, so that stopping never waits for them."""
+        for transport in list(self._hanging):
+            transport.close()
 
     def _route(self, path: str) -> contract.Route | None:
         """``contract.parse_path``, remembered for the few paths a load test uses (bounded,
@@ -139,8 +146,8 @@ class MockApp:
             await _error(send, 403, MESSAGE_ZERO_PLAN)
             return
         try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
+            document = _parse_json(body)
+        except ValueError as error:
             reason = f"body is not UTF-8 JSON: {error}"
             journal.rejected(route, path, 400, reason, body)
             await _error(send, 400, reason)
@@ -197,6 +204,13 @@ class MockApp:
             await _error(send, status, f"injected fault {decision.label}", headers)
             return
         transport = _transport(receive)
+        if action == "hang" and transport is not None:
+            self._hanging.add(transport)
+            try:
+                await _until_disconnect(receive)
+            finally:
+                self._hanging.discard(transport)
+            return
         if action == "reset" and transport is not None:
             sock = transport.get_extra_info("socket")
             if sock is not None:
@@ -220,6 +234,23 @@ class MockApp:
             await _send(send, 200, self._admin.openapi_json, headers)
         else:
             await _send(send, status, orjson.dumps(payload), headers)
+
+
+def _parse_json(body: bytes) -> Any:
+    """orjson, and for what it refuses but JSON allows (integers beyond 64 bits, escaped lone
+    surrogates) the standard library, still refusing NaN and Infinity, which JSON does not
+    have. The contract, not the parser, decides what is valid."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        try:
+            return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+        except ValueError:
+            raise error from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 async def _read_body(receive: Any, limit: int) -> Any:

@@ -125,6 +125,12 @@ def make_server(app: MockApp) -> Any:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            release = getattr(self.config.app, "release_hanging", None)
+            if release is not None:
+                release()
+            await super().shutdown(sockets)
+
     config = uvicorn.Config(
         app, http="httptools", loop="none", lifespan="on", access_log=False,
         log_config=None, log_level="warning", timeout_graceful_shutdown=1,
