@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from _mock_support import APP, APPS, body, path, post, raw, root
+from _mock_support import APPS, body, path, post, raw, root
 
 from simulator import contract
 from simulator.mock import FaultError, MockAdminError, MockServer, parse_rule
