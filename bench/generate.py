@@ -69,10 +69,10 @@ def stages(devices: int, days: float, seed: int) -> list[tuple[str, float]]:
 
     def streams():  # the merge's input
         return ((sim.not_before(d, i), sim.timeline(d, i), app.device(d))
-                for i, d in enumerate(traffic.devices))
+                for i, d in enumerate(traffic.devices()))
 
     def walk() -> int:
-        return sum(1 for d_i in enumerate(traffic.devices) for _ in sim.timeline(d_i[1], d_i[0]))
+        return sum(1 for i, d in enumerate(traffic.devices()) for _ in sim.timeline(d, i))
 
     def merge() -> int:
         return sum(1 for _ in merge_by_time(streams()))

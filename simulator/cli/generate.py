@@ -7,6 +7,7 @@ import gc
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -130,10 +131,11 @@ class Traffic:
     """Devices, their timelines and their payload builders: everything ``generate`` writes."""
 
     def __init__(self, simulation: Simulation, payloads: AppPayloads,
-                 devices: list[Device]) -> None:
+                 devices: Callable[[], Iterator[Device]], count: int) -> None:
         self.simulation = simulation
         self.payloads = payloads
-        self.devices = devices
+        self.devices = devices  # a fresh stream of the same devices per call
+        self.count = count
 
     @classmethod
     def build(cls, profiles_dir: Path | None, app_id: str | None,
@@ -148,13 +150,16 @@ class Traffic:
             {name: profile_set.profiles[name] for name in chosen}, profile_set.curves,
             profile_set.apps,
         )
-        factory = devices.DeviceFactory(restricted, seed)
         return cls(behaviour.Simulation(restricted, app, period, seed),
                    payloads.AppPayloads(app, client.resolve_dev_key(app)),
-                   list(factory.devices(n_devices)))
+                   lambda: devices.DeviceFactory(restricted, seed).devices(n_devices),
+                   n_devices)
 
     def write(self, out: BinaryIO) -> Summary:
-        """Stream every request in time order to ``out``; memory stays one window of events.
+        """Stream every request in time order to ``out``.
+
+        Memory holds one entry per device (its timeline state once installed, until it
+        churns) and one window of events: it does not grow with days or requests.
 
         The pipeline makes no reference cycles (reference counting frees every event), so
         the cyclic collector is paused while it runs: with thousands of live timelines its
@@ -182,7 +187,7 @@ class Traffic:
                  for platform in sim.profile_set.profiles}
         streams = ((sim.not_before(device, index), sim.timeline(device, index),
                     (app_payloads.device(device), heads[device.platform]))
-                   for index, device in enumerate(self.devices))
+                   for index, device in enumerate(self.devices()))
         progress = Progress("generate")
         chunk: list[bytes] = []
         append, written = chunk.append, 0
@@ -207,7 +212,7 @@ class Traffic:
         counts = Counter({(operation, platform): head[1]
                           for platform, line_heads in heads.items()
                           for operation, head in line_heads.items() if head[1]})
-        return Summary(len(self.devices), period.start_ms, period.end_ms, sim.app.app_id,
+        return Summary(self.count, period.start_ms, period.end_ms, sim.app.app_id,
                        counts)
 
 
