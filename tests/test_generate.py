@@ -92,6 +92,9 @@ def test_the_environment_key_signs_instead(tmp_path: Path,
     (["--app", "nope"], "unknown app 'nope'"),
     (["--devices", "0"], "must be > 0"),
     (["--days", "-1"], "must be > 0"),
+    (["--days", "inf"], "must be a finite number"),
+    (["--days", "0.0000001"], "at least one minute"),
+    (["--start", "9999-12-31"], "between 1970 and 9000"),
     (["--platforms", "roku", "--mix"], "not allowed with argument"),
 ])
 def test_bad_arguments_are_one_line_usage_errors(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 from collections import Counter
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from simulator.cli._argtypes import positive_float, positive_int
 from simulator.errors import UsageError
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 # --start for other periods, and `ctvsim send --rebase-time` to replay old files live.
 DEFAULT_START = "2026-01-05T00:00:00Z"
 _FLUSH_LINES = 4096
+_LATEST_END_MS = 221_845_392_000_000  # 9000-01-01T00:00:00Z
 
 EXAMPLES = """\
 examples:
@@ -40,9 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "headers (the HMAC signature) and body (the exact JSON that was signed).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--devices", type=_positive_int, default=100, metavar="N",
+    parser.add_argument("--devices", type=positive_int, default=100, metavar="N",
                         help="devices to simulate (default 100)")
-    parser.add_argument("--days", type=_positive_float, default=1.0, metavar="D",
+    parser.add_argument("--days", type=positive_float, default=1.0, metavar="D",
                         help="length of the simulated period in days (default 1)")
     parser.add_argument("--start", default=DEFAULT_START, metavar="ISO-8601",
                         help=f"start of the period (default {DEFAULT_START})")
@@ -59,26 +62,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="FILE|-",
                         help="output file (written atomically), or - for stdout")
     parser.set_defaults(run=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
 
 
 @dataclass(slots=True)
@@ -108,12 +91,20 @@ def run(args: argparse.Namespace) -> int:
     ]
     if platforms == []:
         raise UsageError("--platforms: give at least one platform name")
-    traffic = Traffic.build(args.profiles, args.app, platforms, args.devices,
-                            behaviour.Period.of_days(start_ms, args.days), args.seed)
+    period = behaviour.Period.of_days(start_ms, args.days)
+    if period.duration_ms < 60_000:
+        raise UsageError(f"--days: the period must be at least one minute, got {args.days:g}")
+    if not 0 <= period.start_ms < period.end_ms <= _LATEST_END_MS:
+        raise UsageError("--start/--days: the period must lie between 1970 and 9000")
+    traffic = Traffic.build(args.profiles, args.app, platforms, args.devices, period, args.seed)
     started = time.monotonic()
     if args.output == "-":
-        summary = traffic.write(sys.stdout.buffer)
-        sys.stdout.buffer.flush()
+        try:
+            summary = traffic.write(sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:  # the reader stopped early (`| head`): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     else:
         summary = _write_atomically(Path(args.output), traffic)
     _print_summary(summary, args.output, time.monotonic() - started)

@@ -13,12 +13,13 @@ import sys
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from simulator.cli import EXIT_FAILED_REQUESTS, EXIT_OK
+from simulator.cli._argtypes import non_negative_int, positive_float, positive_int
 from simulator.errors import UsageError
 
 if TYPE_CHECKING:
@@ -50,14 +51,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--target", required=True, metavar="T",
                         help="production | sandbox | mock | a base URL such as "
                         "http://127.0.0.1:8080/v1.0/s2s/")
-    parser.add_argument("--rate", type=_positive_float, metavar="R",
+    parser.add_argument("--rate", type=positive_float, metavar="R",
                         help="at most R requests per second, retries included (default: no "
                         "limit; production: 5 unless set)")
-    parser.add_argument("--concurrency", type=_positive_int, default=8, metavar="C",
+    parser.add_argument("--concurrency", type=positive_int, default=8, metavar="C",
                         help="requests in flight at once (default 8)")
-    parser.add_argument("--retries", type=_non_negative_int, default=2, metavar="N",
+    parser.add_argument("--retries", type=non_negative_int, default=2, metavar="N",
                         help="retries on connection errors, timeouts, 5xx and 429 (default 2)")
-    parser.add_argument("--timeout", type=_positive_float, default=10.0, metavar="S",
+    parser.add_argument("--timeout", type=positive_float, default=10.0, metavar="S",
                         help="seconds per attempt (default 10)")
     parser.add_argument("--rebase-time", action="store_true",
                         help="move timestamps so the last request is now, keeping their "
@@ -72,25 +73,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--profiles", type=Path, metavar="DIR",
                         help="profiles dir whose apps.yaml holds the mock keys (--rebase-time)")
     parser.set_defaults(run=run)
-
-
-def _number(kind: type, minimum: float, strict: bool) -> Callable[[str], Any]:
-    """An argparse ``type`` for a number above (or, not strict, at least) ``minimum``."""
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
-        if value < minimum or (strict and value == minimum):
-            raise argparse.ArgumentTypeError(
-                f"must be {'>' if strict else '>='} {minimum:g}, got {text}")
-        return value
-    return parse
-
-
-_positive_int = _number(int, 0, strict=True)
-_non_negative_int = _number(int, 0, strict=False)
-_positive_float = _number(float, 0, strict=True)
 
 
 # --------------------------------------------------------------------------- reading lines

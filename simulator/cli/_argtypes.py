@@ -1,0 +1,33 @@
+"""argparse ``type=`` callables for numbers with a lower bound, with messages that say what
+is allowed (argparse turns ArgumentTypeError into a one-line usage error, exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from typing import Any
+
+_NAMES = {int: "whole number", float: "number"}
+
+
+def number(kind: type, minimum: float, *, strict: bool) -> Callable[[str], Any]:
+    """A parser for a ``kind`` above ``minimum`` (at least ``minimum`` when not ``strict``)."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a {_NAMES.get(kind, kind.__name__)}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(
+                f"must be {'>' if strict else '>='} {minimum:g}, got {text}")
+        return value
+    return parse
+
+
+positive_int = number(int, 0, strict=True)
+non_negative_int = number(int, 0, strict=False)
+positive_float = number(float, 0, strict=True)
