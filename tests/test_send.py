@@ -115,6 +115,11 @@ def test_a_bad_line_is_a_usage_error_before_anything_is_sent(
     broken.write_bytes(lines[0] + b"\nnot json\n")
     assert main(["send", str(broken), "--target", "mock"]) == 2
     assert f"{broken}:2: not a JSON object" in capsys.readouterr().err
+    record = orjson.loads(lines[0])
+    record["body"] = "[1]"
+    broken.write_bytes(lines[0] + b"\n" + orjson.dumps(record) + b"\n")
+    assert main(["send", str(broken), "--target", "mock", "--rebase-time"]) == 2
+    assert f"{broken}:2: --rebase-time re-stamps the body" in capsys.readouterr().err
 
 
 def test_reads_stdin(traffic: Path, monkeypatch: pytest.MonkeyPatch) -> None:

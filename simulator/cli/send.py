@@ -90,6 +90,7 @@ class Line:
     body: bytes
     request_id: str
     device: str  # the custom id: one device's requests stay in order
+    json_body: bool  # the body parses as a JSON object (needed to re-stamp it)
 
 
 _FIELDS = {"time": int, "operation": str, "platform": str, "app_id": str, "path": str,
@@ -140,7 +141,8 @@ def _line(name: str, number: int, record: Any, contract: Any, orjson: Any) -> Li
     device = contract.custom_id(parsed) if type(parsed) is dict else None
     return Line(number, record["time"], record["operation"], record["platform"],
                 record["app_id"], path, authorization, body,
-                request_id if type(request_id) is str else "", device or "")
+                request_id if type(request_id) is str else "", device or "",
+                type(parsed) is dict)
 
 
 # --------------------------------------------------------------------------- time rebasing
@@ -249,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
 
     target = client_module.resolve_target(args.target, allow_production=args.allow_production)
     source = _Source(args.file)
-    total, last_ms, app_ids = source.scan()
+    total, last_ms, app_ids = source.scan(rebase=args.rebase_time)
     rebase = None
     if args.rebase_time and total:
         signers = _signers(app_ids, target, args.profiles)
@@ -297,12 +299,15 @@ class _Source:
         with open(self.name, "rb") as stream:
             yield from parse_lines(self.name, stream)
 
-    def scan(self) -> tuple[int, int, list[str]]:
+    def scan(self, rebase: bool) -> tuple[int, int, list[str]]:
         """(line count, latest time, app ids): checks every line before anything is sent."""
         if self.name == "-":
             self._kept = list(self._read())
         count, last_ms, app_ids = 0, 0, {}
         for line in self._kept if self._kept is not None else self._read():
+            if rebase and not line.json_body:
+                raise UsageError(f"{self.name}:{line.number}: --rebase-time re-stamps the "
+                                 "body, so it must be a JSON object")
             count += 1
             last_ms = max(last_ms, line.time_ms)
             app_ids[line.app_id] = None
