@@ -188,3 +188,30 @@ def _body_location():
     from schemathesis.core.parameters import ParameterLocation
 
     return ParameterLocation.BODY
+
+
+# ------------------------------------------------------------------ the validation memo
+
+
+def _verdict(findings) -> tuple[set, set]:
+    return set(findings.violations), set(findings.warnings)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(operation=operations, platform=st.sampled_from(contract.PLATFORMS),
+       mutation=st.dictionaries(field_names, json_values, max_size=4),
+       volatile=st.fixed_dictionaries({}, optional={
+           "request_id": st.one_of(st.text(max_size=40), st.integers(), st.just("x" * 36)),
+           "timestamp": st.one_of(st.integers(), st.floats(allow_nan=False), st.text())}))
+def test_the_memo_agrees_with_contract_inspect(operation, platform, mutation, volatile):
+    from simulator.mock.validation import Inspector
+
+    inspector = Inspector(size=8)
+    document = {**body(operation), **mutation}
+    expected = contract.inspect(operation, document, platform=platform)
+    assert _verdict(inspector(operation, platform, document)) == _verdict(expected)  # miss
+    again = {**document, **volatile}
+    snapshot = dict(again)
+    expected = contract.inspect(operation, again, platform=platform)
+    assert _verdict(inspector(operation, platform, again)) == _verdict(expected)  # hit
+    assert again == snapshot  # every field is put back (the journal reads them next)

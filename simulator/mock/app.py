@@ -28,6 +28,7 @@ from simulator.mock.admin import ADMIN_PREFIX, OPENAPI_PATH, Admin
 from simulator.mock.faults import Decision, FaultError, FaultPlan, parse_rule
 from simulator.mock.journal import Journal
 from simulator.mock.registry import ZERO_PLAN, Registry
+from simulator.mock.validation import Inspector
 
 ADMIN_BODY_LIMIT = 1024 * 1024
 ROUTE_CACHE_SIZE = 4096
@@ -61,6 +62,7 @@ class MockApp:
         self._admin = Admin(self)
         self._routes: dict[str, contract.Route | None] = {}
         self._hanging: set[asyncio.Transport] = set()
+        self._inspect = Inspector()
 
     def release_hanging(self) -> None:
         """Close the connections of hanging requests, so that stopping never waits for them."""
@@ -152,7 +154,7 @@ class MockApp:
             journal.rejected(route, path, 400, reason, body)
             await _error(send, 400, reason)
             return
-        findings = contract.inspect(route.operation, document, platform=route.platform)
+        findings = self._inspect(route.operation, route.platform, document)
         if findings.violations:
             reason = "; ".join(map(str, findings.violations))
             journal.rejected(route, path, 400, reason, body)

@@ -1,0 +1,75 @@
+"""``contract.inspect`` with a memo, because most of a body repeats from request to request.
+
+A device sends the same ip, model, user agent, ids and versions every time; only the
+*volatile* fields change (``request_id``, ``timestamp``: optional fields checked alone, with no
+soft findings and no cross-field rule). So the verdict on the rest of the body is remembered
+under a 64-bit hash of (operation, platform, the body's bytes without the volatile fields),
+and only the volatile fields are checked again, each with its own rule from
+``contract.FIELD_RULES``. Every verdict still comes from ``contract.py``; the memo is bounded
+(it is simply cleared when full) and a test checks that it agrees with ``contract.inspect``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from simulator import contract
+
+DEFAULT_SIZE = 100_000
+_MISSING = object()
+
+
+def _volatile_fields() -> tuple[str, ...]:
+    required = {name for fields in contract.REQUIRED_FIELDS.values() for name in fields}
+    volatile = ("request_id", "timestamp")
+    assert not required.intersection(volatile), "a required field cannot be checked alone"
+    return volatile
+
+
+VOLATILE = _volatile_fields()
+
+
+class Inspector:
+    """Findings of a body for (operation, platform), as ``contract.inspect`` gives them."""
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self.size = size
+        self._memo: dict[int, contract.Findings] = {}
+
+    def __call__(self, operation: str, platform: str, document: Any) -> contract.Findings:
+        if type(document) is not dict:
+            return contract.inspect(operation, document, platform=platform)
+        volatile = [(name, document.pop(name, _MISSING)) for name in VOLATILE]
+        try:
+            key = hash((operation, platform, orjson.dumps(document)))
+        except TypeError:  # an integer beyond 64 bits: rare, checked without the memo
+            key = None
+        try:
+            stable = self._memo.get(key) if key is not None else None
+            if stable is None:
+                stable = contract.inspect(operation, document, platform=platform)
+                if key is not None:
+                    if len(self._memo) >= self.size:
+                        self._memo.clear()
+                    self._memo[key] = stable
+        finally:
+            for name, value in volatile:
+                if value is not _MISSING:
+                    document[name] = value
+        return self._with_volatile(operation, volatile, stable)
+
+    @staticmethod
+    def _with_volatile(
+        operation: str, volatile: list[tuple[str, Any]], stable: contract.Findings,
+    ) -> contract.Findings:
+        rules = contract.FIELD_RULES[operation]
+        extra = contract.Findings()
+        for name, value in volatile:
+            if value is not _MISSING:
+                rules[name].check(name, value, extra)
+        if not extra.violations and not extra.warnings:
+            return stable  # shared: callers only read findings
+        return contract.Findings([*stable.violations, *extra.violations],
+                                 [*stable.warnings, *extra.warnings])
