@@ -161,9 +161,10 @@ def test_timestamps_in_the_future_or_older_than_96_hours_are_counted_as_replaced
 
 def test_dedup_window_remembers_between_one_and_two_generations():
     from simulator.contract import Route
+    from simulator.mock.journal import route_key
 
     journal = Journal(ring_size=0, dedup_window=2)
-    route = Route("s2s", SE, "roku", APP.app_id)
+    route = route_key(Route("s2s", SE, "roku", APP.app_id))
     ids = [body(SE, device_ids=...) for _ in range(5)]
     for document in ids:
         assert journal.accepted_event(route, "/p", document, b"", []) is True

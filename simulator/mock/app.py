@@ -26,7 +26,7 @@ import orjson
 from simulator import contract, signing
 from simulator.mock.admin import ADMIN_PREFIX, OPENAPI_PATH, Admin
 from simulator.mock.faults import Decision, FaultError, FaultPlan, parse_rule
-from simulator.mock.journal import Journal
+from simulator.mock.journal import Journal, RouteKey, route_key
 from simulator.mock.registry import ZERO_PLAN, Registry
 from simulator.mock.validation import Inspector
 
@@ -60,7 +60,7 @@ class MockApp:
         self.started_at = time.time()
         self._on_shutdown = on_shutdown
         self._admin = Admin(self)
-        self._routes: dict[str, contract.Route | None] = {}
+        self._routes: dict[str, tuple[contract.Route, RouteKey] | None] = {}
         self._hanging: set[asyncio.Transport] = set()
         self._inspect = Inspector()
 
@@ -69,13 +69,14 @@ class MockApp:
         for transport in list(self._hanging):
             transport.close()
 
-    def _route(self, path: str) -> contract.Route | None:
-        """``contract.parse_path``, remembered for the few paths a load test uses (bounded,
-        so a fuzzer's endless new paths cannot grow it)."""
+    def _route(self, path: str) -> tuple[contract.Route, RouteKey] | None:
+        """``contract.parse_path`` and the journal's name for the route, remembered for the
+        few paths a load test uses (bounded, so a fuzzer's endless new paths cannot grow it)."""
         route = contract.parse_path(path)
+        known = None if route is None else (route, route_key(route))
         if len(self._routes) < ROUTE_CACHE_SIZE:
-            self._routes[path] = route
-        return route
+            self._routes[path] = known
+        return known
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -98,11 +99,11 @@ class MockApp:
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]
         try:
-            route = self._routes[path]
+            known = self._routes[path]
         except KeyError:
-            route = self._route(path)
+            known = self._route(path)
         method: str = scope["method"]
-        if route is None:
+        if known is None:
             if path.startswith(ADMIN_PREFIX) or path == OPENAPI_PATH:
                 await self._admin_call(scope, receive, send, method, path)
                 return
@@ -113,11 +114,12 @@ class MockApp:
             self.journal.unrouted(method, path, 405, "method not allowed", b"")
             await _error(send, 405, f"{method} not allowed; use POST", ((b"allow", b"POST"),))
             return
+        route, where = known
         journal = self.journal
         app = self.registry.get(route.platform, route.app_id)
         if app is None:
             reason = f"unknown app {route.app_id} on {route.platform}"
-            journal.rejected(route, path, 401, reason, b"")
+            journal.rejected(where, path, 401, reason, b"")
             await _error(send, 401, MESSAGE_UNKNOWN_APP)
             return
         signature = fault_header = None
@@ -134,44 +136,42 @@ class MockApp:
         if body is _DISCONNECTED:
             return
         if body is None:
-            journal.rejected(route, path, 413, f"body over {limit} bytes", b"")
+            journal.rejected(where, path, 413, f"body over {limit} bytes", b"")
             await _error(send, 413, f"body larger than {limit} bytes",
                          ((b"connection", b"close"),))
             return
         if signature is None or not signing.verify(body, app.dev_key, signature.decode("latin-1")):
             reason = "no authorization header" if signature is None else "signature mismatch"
-            journal.rejected(route, path, 401, reason, body)
+            journal.rejected(where, path, 401, reason, body)
             await _error(send, 401, MESSAGE_BAD_SIGNATURE)
             return
         if app.plan == ZERO_PLAN:
-            journal.rejected(route, path, 403, "app on the Zero plan", body)
+            journal.rejected(where, path, 403, "app on the Zero plan", body)
             await _error(send, 403, MESSAGE_ZERO_PLAN)
             return
         try:
             document = _parse_json(body)
         except ValueError as error:
             reason = f"body is not UTF-8 JSON: {error}"
-            journal.rejected(route, path, 400, reason, body)
+            journal.rejected(where, path, 400, reason, body)
             await _error(send, 400, reason)
             return
         findings = self._inspect(route.operation, route.platform, document)
         if findings.violations:
             reason = "; ".join(map(str, findings.violations))
-            journal.rejected(route, path, 400, reason, body)
+            journal.rejected(where, path, 400, reason, body)
             await _error(send, 400, reason)
             return
         if fault_header is not None or self.faults.rules:
-            decision = self._fault(route, path, body, fault_header)
+            decision = self._fault(route, fault_header)
             if decision is not None:
-                await self._inject(decision, route, path, document, body, findings, receive, send)
+                await self._inject(decision, where, path, document, body, findings, receive, send)
                 return
-        journal.accepted_event(route, path, document, body, findings.warnings)
+        journal.accepted_event(where, path, document, body, findings.warnings)
         await send(_ACCEPTED_START)
         await send(_EMPTY_BODY)
 
-    def _fault(
-        self, route: contract.Route, path: str, body: bytes, header: bytes | None,
-    ) -> Decision | None:
+    def _fault(self, route: contract.Route, header: bytes | None) -> Decision | None:
         extra = None
         if header is not None:
             try:
@@ -181,11 +181,11 @@ class MockApp:
         return self.faults.decide(route, extra)
 
     async def _inject(
-        self, decision: Decision, route: contract.Route, path: str, document: Any,
+        self, decision: Decision, where: RouteKey, path: str, document: Any,
         body: bytes, findings: contract.Findings, receive: Any, send: Any,
     ) -> None:
         if decision.action == "invalid":
-            self.journal.injected(route, path, 400, "invalid_fault_header", body)
+            self.journal.injected(where, path, 400, "invalid_fault_header", body)
             await _error(send, 400, decision.label)
             return
         if decision.delay:
@@ -193,12 +193,12 @@ class MockApp:
         action = decision.action
         if action is None:
             self.journal.delayed += 1
-            self.journal.accepted_event(route, path, document, body, findings.warnings, "latency")
+            self.journal.accepted_event(where, path, document, body, findings.warnings, "latency")
             await send(_ACCEPTED_START)
             await send(_EMPTY_BODY)
             return
         status = decision.status if action == "error" else 0
-        self.journal.injected(route, path, status, decision.label, body)
+        self.journal.injected(where, path, status, decision.label, body)
         if action == "error":
             headers: tuple[tuple[bytes, bytes], ...] = ()
             if decision.retry_after is not None:

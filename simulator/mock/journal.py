@@ -47,9 +47,11 @@ SEQ, TIME, METHOD, PATH, ROUTE, STATUS, OUTCOME, REASON, WARNINGS, FAULT, BODY =
 RouteKey = tuple[str, str, str, str]
 Entry = tuple[int, float, str, str, RouteKey | None, int, str, str, tuple[str, ...], str, bytes]
 NO_ROUTE = (None, None, None, None)
+CHANNEL, OPERATION, PLATFORM, APP_ID = range(4)
 
 
-def _key(route: Route) -> RouteKey:
+def route_key(route: Route) -> RouteKey:
+    """How the journal names a route: a plain tuple, cheap to hash and never GC-tracked."""
     return (route.channel, route.operation, route.platform, route.app_id)
 
 
@@ -73,8 +75,8 @@ class Journal:
         """Forget everything: counters, device state, remembered ids and the ring."""
         self.started_at = time.time()
         self._seq = 0
-        self._outcomes: dict[tuple[str, str, str, int], int] = {}
-        self._injected: dict[tuple[str, str, str, str], int] = {}
+        self._outcomes: dict[tuple[RouteKey, int], int] = {}
+        self._injected: dict[tuple[RouteKey, str], int] = {}
         self._unrouted: dict[int, int] = {}
         self._warnings: dict[str, int] = {}
         self.accepted = self.unique = self.duplicates = 0
@@ -102,40 +104,39 @@ class Journal:
         self._log((self._next(), time.time(), method, path, None, status, UNROUTED, reason,
                    (), "", body))
 
-    def rejected(self, route: Route, path: str, status: int, reason: str, body: bytes) -> None:
-        key = (route.app_id, route.platform, route.operation, status)
+    def rejected(self, where: RouteKey, path: str, status: int, reason: str, body: bytes) -> None:
+        key = (where, status)
         self._outcomes[key] = self._outcomes.get(key, 0) + 1
-        self._log((self._next(), time.time(), "POST", path, _key(route), status, REJECTED, reason,
+        self._log((self._next(), time.time(), "POST", path, where, status, REJECTED, reason,
                    (), "", body))
 
-    def injected(self, route: Route, path: str, status: int, fault: str, body: bytes) -> None:
-        key = (route.app_id, route.platform, route.operation, fault)
+    def injected(self, where: RouteKey, path: str, status: int, fault: str, body: bytes) -> None:
+        key = (where, fault)
         self._injected[key] = self._injected.get(key, 0) + 1
-        self._log((self._next(), time.time(), "POST", path, _key(route), status, INJECTED,
+        self._log((self._next(), time.time(), "POST", path, where, status, INJECTED,
                    "injected fault", (), fault, body))
 
     def accepted_event(
-        self, route: Route, path: str, body: dict[str, Any], raw: bytes,
+        self, where: RouteKey, path: str, body: dict[str, Any], raw: bytes,
         soft: list[contract.Violation], fault: str = "",
     ) -> bool:
         """Record a 202; returns False when it was a duplicate of an accepted request id."""
-        app_id = route.app_id
-        key = (app_id, route.platform, route.operation, 202)
+        key = (where, 202)
         self._outcomes[key] = self._outcomes.get(key, 0) + 1
         self.accepted += 1
         now = time.time()
         request_id = body.get("request_id")
         if request_id is not None:
-            id_hash = hash((app_id, request_id))
+            id_hash = hash((where[APP_ID], request_id))
             if id_hash in self._ids or id_hash in self._old_ids:
                 self.duplicates += 1
-                self._log((self._next(), now, "POST", path, _key(route), 202, DUPLICATE,
+                self._log((self._next(), now, "POST", path, where, 202, DUPLICATE,
                            "request_id already accepted", (), fault, raw))
                 return False
             self._remember_id(id_hash)
         self.unique += 1
-        warnings = self._soft_findings(route, body, soft, now)
-        self._log((self._next(), now, "POST", path, _key(route), 202, ACCEPTED, "", warnings,
+        warnings = self._soft_findings(where, body, soft, now)
+        self._log((self._next(), now, "POST", path, where, 202, ACCEPTED, "", warnings,
                    fault, raw))
         return True
 
@@ -147,36 +148,38 @@ class Journal:
             self._ids = set()
 
     def _soft_findings(
-        self, route: Route, body: dict[str, Any], soft: list[contract.Violation], now: float,
+        self, where: RouteKey, body: dict[str, Any], soft: list[contract.Violation], now: float,
     ) -> tuple[str, ...]:
+        found = [(v.rule, str(v)) for v in soft] if soft else None
         custom = contract.custom_id(body)
-        found: list[tuple[str, str]] = [(v.rule, str(v)) for v in soft]
         if custom is not None:
-            device = hash((route.app_id, custom))
-            if route.operation == contract.FIRST_OPEN:
+            device = hash((where[APP_ID], custom))
+            if where[OPERATION] == contract.FIRST_OPEN:
                 self._devices.add(device)
             elif device not in self._devices:
+                found = found or []
                 found.append(
-                    (ORDERING, f"{route.operation} before any first_open of device {custom}"))
+                    (ORDERING, f"{where[OPERATION]} before any first_open of device {custom}"))
         stamp = body.get("timestamp")
         if type(stamp) is int:
             now_ms = int(now * 1000)
             if stamp > now_ms or stamp < now_ms - contract.TIMESTAMP_WINDOW_MS:
+                found = found or []
                 found.append((TIMESTAMP_REPLACED,
                               f"timestamp {stamp} replaced by receive time {now_ms}"))
         if not found:
             return ()
-        return self._count_warnings(route, body, found)
+        return self._count_warnings(where, body, found)
 
     def _count_warnings(
-        self, route: Route, body: dict[str, Any], found: list[tuple[str, str]],
+        self, where: RouteKey, body: dict[str, Any], found: list[tuple[str, str]],
     ) -> tuple[str, ...]:
         counts = self._warnings
         for rule, text in found:
             counts[rule] = counts.get(rule, 0) + 1
             self._recent_warnings.append({
-                "seq": self._seq + 1, "rule": rule, "message": text, "app_id": route.app_id,
-                "platform": route.platform, "operation": route.operation,
+                "seq": self._seq + 1, "rule": rule, "message": text, "app_id": where[APP_ID],
+                "platform": where[PLATFORM], "operation": where[OPERATION],
                 "request_id": body.get("request_id"), "device_id": contract.custom_id(body),
             })
         return tuple(text for _, text in found)
@@ -186,7 +189,7 @@ class Journal:
     def stats(self) -> dict[str, Any]:
         by_app: dict[str, Any] = {}
         rejected: dict[str, int] = {}
-        for (app_id, platform, operation, status), count in sorted(self._outcomes.items()):
+        for ((_, operation, platform, app_id), status), count in sorted(self._outcomes.items()):
             node = by_app.setdefault(app_id, {}).setdefault(platform, {}).setdefault(operation, {})
             node[str(status)] = count
             if status != 202:
@@ -195,7 +198,7 @@ class Journal:
             rejected[str(status)] = rejected.get(str(status), 0) + count
         injected_by_app: dict[str, Any] = {}
         injected: dict[str, int] = {}
-        for (app_id, platform, operation, fault), count in sorted(self._injected.items()):
+        for ((_, operation, platform, app_id), fault), count in sorted(self._injected.items()):
             node = injected_by_app.setdefault(app_id, {}).setdefault(platform, {})
             node.setdefault(operation, {})[fault] = count
             injected[fault] = injected.get(fault, 0) + count
