@@ -46,7 +46,7 @@ from simulator.devices import Device
 from simulator.profiles import App, Behaviour, EventSpec, ProfileSet
 
 __all__ = [
-    "MS_PER_DAY", "MS_PER_HOUR", "Event", "Period", "SimClock", "Simulation", "local_hour",
+    "MS_PER_DAY", "MS_PER_HOUR", "Event", "Period", "SimClock", "Simulation",
     "merge_by_time", "parse_start",
 ]
 
@@ -416,12 +416,6 @@ def _inapp(rng: random.Random, catalogue: _Catalogue, start: int, length: int, e
             revenue = round(low + (high - low) * random_(), 2)
         events.append(_new(Event, (time_ms, contract.INAPP, version, launch, 0, spec, revenue)))
     return events
-
-
-def local_hour(time_ms: int, timezone: str) -> int:
-    """The device-local hour of an instant (for reports and tests of the diurnal rhythm)."""
-    return dt.datetime.fromtimestamp(time_ms / 1000, zoneinfo.ZoneInfo(timezone)).hour
-
 
 
 def merge_by_time(streams: Iterable[tuple[int, Iterator[Event], T]],
