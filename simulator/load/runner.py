@@ -235,7 +235,7 @@ def _judge(plan: Plan, raw: dict[str, Any], stats: dict[str, Any] | None, logs: 
         "platforms": plan.platforms, "users": args.users, "shape": args.shape or "constant",
         "speed": args.speed, "seed": args.seed, "retries": args.retries,
         "processes": args.processes, "duration_s": plan.seconds,
-        "users_timeline": raw["users_timeline"],
+        "users_timeline": raw["users_timeline"], "generator_cpu_s": raw["generator_cpu_s"],
     })
     summary.verdicts = thresholds.evaluate_all(plan.thresholds, summary.select)
     if stats is not None and not args.no_reconcile:
