@@ -61,7 +61,8 @@ class Loopback:
         self._http = Server(("127.0.0.1", 0), Handler)
         self.port = self._http.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}{prefix}"
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,),
+                                        daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
