@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from simulator import contract
-from simulator.errors import TargetError
+from simulator.errors import TargetError, UsageError
 from simulator.payloads import CONTENT_TYPE, Signer
 from simulator.profiles import App
 
@@ -178,8 +178,9 @@ def _retry_after_seconds(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        moment = email.utils.parsedate_to_datetime(value) if value.strip() else None
-        if moment is None:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
             return None
         seconds = moment.timestamp() - time.time()
     return max(seconds, 0.0) if math.isfinite(seconds) else None
@@ -190,7 +191,7 @@ class Pacer:
 
     def __init__(self, rate: float) -> None:
         if not rate > 0:
-            raise TargetError(f"rate must be > 0 requests/s, got {rate}")
+            raise UsageError(f"rate must be > 0 requests/s, got {rate}")
         self.interval = 1.0 / rate
         self._next = 0.0
 

@@ -166,6 +166,8 @@ def test_backoff_is_full_jitter_within_the_exponential_cap() -> None:
         assert max(delays) > 0.8 * cap  # spread over the whole range, not a fixed step
     assert policy.delay(0, "7") == 7.0
     assert policy.delay(0, "1000") == policy.max_retry_after_s
+    assert policy.delay(0, "Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past
+    assert 0 <= policy.delay(0, "soon") <= 0.1  # unreadable: ordinary backoff
 
 
 def test_pacer_spaces_calls_at_the_rate() -> None:
