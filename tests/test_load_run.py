@@ -181,3 +181,21 @@ def test_plain_locust_with_the_locustfile(mock) -> None:
     assert "first_open [webos]" in done.stdout
     sent = sum(mock_per_operation(mock.stats()).values())
     assert sent > 0 and re.search(rf"^Total\s+{sent}\s", done.stdout, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--duration", "soon"], "--duration 'soon'"),
+        (["--platforms", "roku,atari"], "platform 'atari'"),
+        (["--app", "com.example.nothing"], "unknown app"),
+        (["--speed", "-3"], "--speed"),
+        (["--mock-fault", "status=999"], "status"),
+        (["--shape", "ramp"], "--shape"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_clear_line(args: list[str], message: str) -> None:
+    done = ctvsim_load(*args)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""

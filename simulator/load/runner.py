@@ -93,6 +93,12 @@ def prepare(args: Any) -> Plan:
     except ValueError:
         raise UsageError(f"--speed {args.speed!r}: a number > 0 or 'max'") from None
     embedded = args.target is None
+    if args.mock_fault:
+        if not embedded:
+            raise UsageError("--mock-fault configures the embedded mock: drop --target")
+        from simulator.mock.faults import FaultPlan
+
+        FaultPlan.from_spec({"rules": args.mock_fault})  # a bad rule says what is allowed
     max_rps = args.max_rps
     if not embedded:
         _, max_rps = targets.check(args.target, args.allow_production, args.max_rps)
@@ -203,7 +209,7 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
                          f"{code}) without results; last lines of its log:\n")
         sys.stderr.write("".join(f"  {line}\n" for line in tail))
         return EXIT_INTERRUPTED if interrupted else EXIT_FAILED_REQUESTS
-    return _judge(plan, json.loads(results_path.read_text()), stats, logs, interrupted)
+    return _judge(plan, json.loads(results_path.read_text()), stats, interrupted)
 
 
 def _mock_stats(mock: Any) -> dict[str, Any]:
@@ -225,7 +231,7 @@ def _locust(plan: Plan, url: str, logs: Path, results: Path, cpus: set[int] | No
     return _run_locust(command, logs / "locust.log", progress, _child_env(plan.embedded), cpus)
 
 
-def _judge(plan: Plan, raw: dict[str, Any], stats: dict[str, Any] | None, logs: Path,
+def _judge(plan: Plan, raw: dict[str, Any], stats: dict[str, Any] | None,
            interrupted: bool) -> int:
     recorder = Recorder()
     recorder.merge_report(raw["entries"])
