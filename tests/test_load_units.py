@@ -222,3 +222,20 @@ def test_reconciliation_names_each_kind_of_problem(stats: dict, problem: str) ->
     verdict = reconcile(_recorder(), stats, "com.example.ctvstream")
     assert not verdict["passed"]
     assert any(problem in line for line in verdict["problems"]), verdict["problems"]
+
+
+def test_targets_apply_the_clients_safety_rules_to_urls_too(monkeypatch) -> None:
+    from simulator.errors import UsageError as Refused
+    from simulator.load import targets
+
+    monkeypatch.delenv("CTVSIM_DEV_KEY", raising=False)
+    with pytest.raises(Refused, match="allow-production"):
+        targets.check("https://events.appsflyer.com/v1.0/s2s/", False, 0.0)
+    with pytest.raises(Refused, match="CTVSIM_DEV_KEY"):
+        targets.check("production", True, 0.0)
+    with pytest.raises(Refused, match="CTVSIM_DEV_KEY"):
+        targets.check("https://sandbox-events.appsflyer.com/v1.0/s2s/", False, 0.0)
+    monkeypatch.setenv("CTVSIM_DEV_KEY", "k" * 22)
+    target, cap = targets.check("production", True, 0.0)
+    assert target.production and 0 < cap <= 10
+    assert targets.check("http://127.0.0.1:9/v1.0/s2s/", False, 0.0)[1] == 0.0

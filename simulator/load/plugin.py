@@ -86,18 +86,22 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
         harness.cpu_seconds = _cpu_now() - harness.cpu_at_start
 
 
-def _settings(parsed: Any) -> dict[str, Any]:
-    """The options that shape the run, checked; a UsageError names what is wrong."""
+def _settings(parsed: Any, host: str | None) -> dict[str, Any]:
+    """The options that shape the run, checked; a UsageError names what is wrong.
+
+    The target is Locust's host when one is given (`-H`), else `--ctv-target`: the safety
+    rules (production opt-in, dev key, rate cap) apply to where requests really go.
+    """
     try:
         speed = options.parse_speed(parsed.ctv_speed)
     except ValueError:
         raise UsageError(f"--ctv-speed {parsed.ctv_speed!r}: a number > 0 or 'max'") from None
     if parsed.ctv_retries < 0:
         raise UsageError("--ctv-retries must be >= 0")
-    target, max_rps = targets.check(parsed.ctv_target, parsed.ctv_allow_production,
-                                    parsed.ctv_max_rps)
+    spec = host or parsed.ctv_target
+    target, max_rps = targets.check(spec, parsed.ctv_allow_production, parsed.ctv_max_rps)
     return {
-        "target": parsed.ctv_target, "base_url": target.base_url, "app": parsed.ctv_app,
+        "target": spec, "base_url": target.base_url, "app": parsed.ctv_app,
         "seed": parsed.ctv_seed, "speed": speed,
         "platforms": options.parse_platforms(parsed.ctv_platforms),
         "retries": parsed.ctv_retries, "max_rps": max_rps,
@@ -110,7 +114,7 @@ def _on_init(environment: Any, **_: Any) -> None:
     if parsed is None:  # Locust used as a library without our options: nothing to do
         return
     try:
-        settings = _settings(parsed)
+        settings = _settings(parsed, environment.host)
         profile_set = load_profiles(Path(parsed.ctv_profiles) if parsed.ctv_profiles else None)
         app = choose_app(profile_set, settings["app"])
         platforms = load_platforms(profile_set, app, settings["platforms"])
