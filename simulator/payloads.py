@@ -87,6 +87,23 @@ class Request(NamedTuple):
     request_id: str
 
 
+def json_string_content(fragment: bytes) -> bytes:
+    """``fragment`` (compact JSON from orjson) escaped to sit inside a JSON string literal.
+
+    orjson writes no raw control characters, so quotes and backslashes are all there is to
+    escape; non-ASCII text stays UTF-8, which JSON strings allow.
+    """
+    return fragment.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+
+
+# A body is these templates filled with timestamp, request_id, the device's static fields,
+# the app's tail (app_version, event_name) and, for revenue events, event_parameters.
+_BODY = b'{"timestamp":%d,"request_id":"%s",%s%s}'
+_BODY_WITH_PARAMETERS = b'{"timestamp":%d,"request_id":"%s",%s%s,"event_parameters":%s}'
+_BODY_TEXT = json_string_content(_BODY)
+_BODY_WITH_PARAMETERS_TEXT = json_string_content(_BODY_WITH_PARAMETERS)
+
+
 class AppPayloads:
     """What every device of one app shares: the signer, the paths, and the body's tail
     fragments (app_version, event_name), each serialised once per app."""
@@ -95,7 +112,7 @@ class AppPayloads:
         self.app = app
         self.sign = Signer(dev_key)
         self._paths: dict[str, dict[str, str]] = {}
-        self._tails: dict[tuple[str, str | None], bytes] = {}
+        self._tails: dict[tuple[str, str | None], tuple[bytes, bytes]] = {}
 
     def device(self, device: Device) -> DevicePayloads:
         return DevicePayloads(self, device)
@@ -110,27 +127,36 @@ class AppPayloads:
             }
         return paths
 
-    def tail(self, version: str, event_name: str | None) -> bytes:
-        """``,"app_version":…`` and, for in-app events, ``,"event_name":…``."""
-        key = (version, event_name)
+    def tail(self, event: Event) -> tuple[bytes, bytes]:
+        """``,"app_version":…`` and, for in-app events, ``,"event_name":…``; raw and as
+        JSON string content."""
+        spec = event.spec
+        key = (event.app_version, None if spec is None else spec.name)
         tail = self._tails.get(key)
         if tail is None:
-            tail = b',"app_version":' + orjson.dumps(version)
-            if event_name is not None:
-                tail += b',"event_name":' + orjson.dumps(event_name)
-            self._tails[key] = tail
+            raw = b',"app_version":' + orjson.dumps(event.app_version)
+            if spec is not None:
+                raw += b',"event_name":' + orjson.dumps(spec.name)
+            tail = self._tails[key] = (raw, json_string_content(raw))
         return tail
+
+
+def _parameters(event: Event) -> bytes:
+    spec = event.spec
+    return orjson.dumps({"af_revenue": event.revenue, "af_currency": spec.currency}
+                        if spec.currency else {"af_revenue": event.revenue})
 
 
 class DevicePayloads:
     """One device's requests: its static body fields serialised once, on first use."""
 
-    __slots__ = ("_app", "_static", "device")
+    __slots__ = ("_app", "_static", "_static_text", "device")
 
     def __init__(self, app: AppPayloads, device: Device) -> None:
         self._app = app
         self.device = device
         self._static = b""  # the fields between request_id and app_version, without braces
+        self._static_text = b""  # the same as JSON string content
 
     @property
     def paths(self) -> dict[str, str]:
@@ -139,21 +165,30 @@ class DevicePayloads:
     def body(self, event: Event, request_id: str, timestamp_ms: int | None = None) -> bytes:
         """The exact body bytes of ``event``; ``timestamp_ms`` overrides the event's time."""
         static = self._static or self._serialise()
-        spec = event.spec
-        tail = self._app.tail(event.app_version, None if spec is None else spec.name)
+        tail = self._app.tail(event)[0]
         timestamp = event.time_ms if timestamp_ms is None else timestamp_ms
         if event.revenue is None:
-            return b'{"timestamp":%d,"request_id":"%s",%s%s}' % (
-                timestamp, request_id.encode(), static, tail
-            )
-        parameters = orjson.dumps({"af_revenue": event.revenue, "af_currency": spec.currency}
-                                  if spec.currency else {"af_revenue": event.revenue})
-        return b'{"timestamp":%d,"request_id":"%s",%s%s,"event_parameters":%s}' % (
-            timestamp, request_id.encode(), static, tail, parameters
-        )
+            return _BODY % (timestamp, request_id.encode(), static, tail)
+        return _BODY_WITH_PARAMETERS % (timestamp, request_id.encode(), static, tail,
+                                        _parameters(event))
+
+    def body_and_text(self, event: Event, request_id: str) -> tuple[bytes, bytes]:
+        """The body and the same body as JSON string content, built from fragments escaped
+        once (escaping each whole body costs more than the rest of building it)."""
+        static = self._static or self._serialise()
+        tail, tail_text = self._app.tail(event)
+        timestamp, rid = event.time_ms, request_id.encode()
+        if event.revenue is None:
+            return (_BODY % (timestamp, rid, static, tail),
+                    _BODY_TEXT % (timestamp, rid, self._static_text, tail_text))
+        parameters = _parameters(event)
+        return (_BODY_WITH_PARAMETERS % (timestamp, rid, static, tail, parameters),
+                _BODY_WITH_PARAMETERS_TEXT % (timestamp, rid, self._static_text, tail_text,
+                                              json_string_content(parameters)))
 
     def _serialise(self) -> bytes:
         self._static = orjson.dumps(self.device.body_fields())[1:-1]
+        self._static_text = json_string_content(self._static)
         return self._static
 
     def request(self, event: Event, request_id: str, timestamp_ms: int | None = None,

@@ -64,7 +64,10 @@ def test_inapp_bodies_carry_event_name_and_revenue(profile_set: ProfileSet) -> N
         for event in sim.timeline(device, index):
             if event.operation != contract.INAPP:
                 continue
-            body = orjson.loads(builder.body(event, next(ids)))
+            raw, text = builder.body_and_text(event, rid := next(ids))
+            assert raw == builder.body(event, rid)
+            assert orjson.loads(b'"' + text + b'"') == raw.decode()  # the JSON-string form
+            body = orjson.loads(raw)
             assert body["event_name"] == event.spec.name
             if event.spec.revenue is not None:
                 with_revenue += 1

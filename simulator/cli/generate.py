@@ -183,13 +183,9 @@ class Traffic:
         chunk: list[bytes] = []
         append, written = chunk.append, 0
         for time_ms, event, (builder, line_heads) in behaviour.merge_by_time(streams):
-            body = builder.body(event, next(ids))
+            body, text = builder.body_and_text(event, next(ids))
             head = line_heads[event.operation]
             head[1] += 1
-            if b"\\" in body:  # only where data holds one: bodies are compact JSON
-                text = body.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
-            else:
-                text = body.replace(b'"', b'\\"')
             append(b'{"time":%d,%s"%s"},"body":"%s"}\n' % (
                 time_ms, head[0], sign(body).encode(), text))
             if len(chunk) >= _FLUSH_LINES:
