@@ -1,7 +1,7 @@
 """Benchmark: the load harness's cost per request, and the memory of 10,000 devices.
 
-1. Throughput. A trivial ASGI app (reads the body, answers 202) runs on uvicorn + httptools +
-   uvloop, pinned to the last core. On the other core, in turns within one run, the same
+1. Throughput. bench/mock.py's trivial ASGI app (reads the body, answers 202) runs on uvicorn +
+   httptools + uvloop, pinned to the last core. On the other core, in turns within one run, the same
    number of users hammer it for the same time:
    - baseline: a bare Locust `FastHttpUser` that posts one constant, pre-signed body in a loop;
    - harness: `ctvsim load --speed max` (real devices and timelines, a fresh request id,
@@ -69,42 +69,21 @@ class Bare(FastHttpUser):
 '''
 
 
-async def trivial(scope, receive, send) -> None:
-    """Reads the whole body, answers 202 with no body: the cheapest honest endpoint."""
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-        return
-    more = True
-    while more:
-        more = (await receive()).get("more_body", False)
-    await send({"type": "http.response.start", "status": 202, "headers": []})
-    await send({"type": "http.response.body", "body": b""})
+def start_server(core: int) -> tuple[subprocess.Popen, str]:
+    """bench/mock.py's trivial ASGI app (reads the body, answers 202) on uvicorn, on `core`."""
+    from simulator.mock.server import URL_LINE
 
-
-def serve(port_file: str) -> None:
-    from simulator.mock.server import listen, make_server, run_forever, urls
-
-    sock = listen("127.0.0.1", 0)
-    Path(port_file).write_text(urls(sock)[0])
-    run_forever(make_server(trivial), sock)
-
-
-def start_server(core: int, scratch: Path) -> tuple[subprocess.Popen, str]:
-    port_file = scratch / "url"
     process = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port_file)],
-        preexec_fn=lambda: os.sched_setaffinity(0, {core}),
+        [sys.executable, str(ROOT / "bench" / "mock.py"), "--serve-trivial"],
+        stdout=subprocess.PIPE, text=True, preexec_fn=pinned(core),
     )
-    deadline = time.monotonic() + 15
-    while not port_file.exists() or not port_file.read_text():
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("the trivial server did not start")
-        time.sleep(0.05)
-    time.sleep(0.3)
-    return process, port_file.read_text()
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith(URL_LINE):
+            time.sleep(0.3)
+            return process, line[len(URL_LINE):].strip()
+    process.kill()
+    raise RuntimeError("the trivial server did not start")
 
 
 def bare_locustfile(scratch: Path) -> Path:
@@ -215,16 +194,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--devices", type=int, default=10_000)
-    parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve)
-        return 0
     cores = sorted(os.sched_getaffinity(0))
     server_core, load_core = cores[-1], cores[0]
     with tempfile.TemporaryDirectory(prefix="ctvsim-bench-") as name:
         scratch = Path(name)
-        server, url = start_server(server_core, scratch)
+        server, url = start_server(server_core)
         try:
             locustfile = bare_locustfile(scratch)
             bare, harness = [], []
