@@ -48,7 +48,8 @@ from simulator.profiles import load_apps
 
 APP_ID = "com.example.ctvstream"
 PLATFORM = "roku"
-SESSIONS_PER_DEVICE = 4
+# Per device: its first_open, then sessions each followed by in-app events (10 requests).
+DEVICE_STEPS = ("first_open", *(("session", "inapp", "inapp") * 3))
 
 LUA = r"""
 local requests = {}
@@ -72,7 +73,8 @@ end
 
 
 def _bodies(count: int, now_ms: int) -> list[tuple[str, bytes]]:
-    """(relative path, body) pairs: per device a first_open, then sessions and in-app events."""
+    """(relative path, body) pairs: per device a first_open, then sessions and in-app events,
+    every body distinct (its own request id and timestamp)."""
     out: list[tuple[str, bytes]] = []
     device = 0
     while len(out) < count:
@@ -86,9 +88,7 @@ def _bodies(count: int, now_ms: int) -> list[tuple[str, bytes]]:
             "device_ids": [{"type": "custom", "value": custom}, {"type": "rida", "value": rida}],
             "limit_ad_tracking": False, "app_version": "3.5.0",
         }
-        for step in range(SESSIONS_PER_DEVICE + 1):
-            operation = contract.FIRST_OPEN if step == 0 else (
-                contract.INAPP if step % 2 == 0 else contract.SESSION)
+        for step, operation in enumerate(DEVICE_STEPS):
             body = {"timestamp": now_ms - 1000 + step, "request_id": str(uuid.uuid4()), **base}
             if operation == contract.INAPP:
                 body["event_name"] = "af_content_view"
