@@ -110,7 +110,6 @@ class Recorder:
     entries: dict[Key, Entry] = field(default_factory=dict)
     started: float | None = None
     stopped: float | None = None
-    peak_users: int = 0
     _by_name: dict[str, Entry | None] = field(default_factory=dict)
 
     # -- the hot path: one call per request
@@ -149,9 +148,6 @@ class Recorder:
 
     def mark_stopped(self) -> None:
         self.stopped = time.time()
-
-    def seen_users(self, count: int) -> None:
-        self.peak_users = max(self.peak_users, count)
 
     def drain(self) -> dict[str, Any]:
         """This process's figures since the last drain, for a worker's report to the master."""
