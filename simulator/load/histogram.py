@@ -8,7 +8,7 @@ adding counts, which is what shipping it from Locust workers to the master needs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 _SUB_BITS = 6  # 64 linear sub-buckets per power of two: the relative resolution
@@ -83,9 +83,6 @@ class Histogram:
             if seen >= rank:
                 return min(max(bucket_upper(index), self.min), self.max)
         return self.max
-
-    def percentiles(self, fractions: Iterable[float]) -> dict[float, int]:
-        return {fraction: self.percentile(fraction) for fraction in fractions}
 
     @property
     def mean(self) -> float:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import gc
 import json
-import logging
 import os
 import random
 import resource
@@ -42,7 +41,6 @@ from simulator.load.users import DeviceUser
 from simulator.load.world import World, WorldSettings, choose_app, load_platforms
 from simulator.profiles import ProfileSet, load_profiles
 
-log = logging.getLogger("ctvsim.load")
 _installed: set[int] = set()
 GC_GEN0_THRESHOLD = 100_000
 
