@@ -199,3 +199,19 @@ def test_bad_arguments_exit_2_with_one_clear_line(args: list[str], message: str)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_connection_errors_are_counted_and_users_keep_going(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = ctvsim_load("--target", f"http://127.0.0.1:{port}/v1.0/s2s/", "--duration", "3s",
+                       "--users", "5", "--speed", "max", "--retries", "1",
+                       "--report-dir", str(tmp_path), "--threshold", "error_rate<50%")
+    assert done.returncode == 3, done.stderr + done.stdout
+    totals = json.loads((tmp_path / "summary.json").read_text())["totals"]
+    assert totals["requests"] > 5 and totals["failures"] == totals["requests"]
+    assert set(totals["outcomes"]) == {"connection_error"}
+    assert totals["retried_attempts"] == totals["requests"]
