@@ -287,6 +287,11 @@ class MockServer:
         self.stop()
 
     @property
+    def pid(self) -> int | None:
+        """The mock's process id in subprocess mode (to pin or measure it), else None."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def apps(self) -> tuple[App, ...]:
         """The apps this mock knows (ids, dev keys, platforms, plans) for signing requests."""
         if self.app is not None:
