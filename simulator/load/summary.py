@@ -103,7 +103,8 @@ class Summary:
 def format_table(data: dict[str, Any]) -> str:
     """The summary as the terminal shows it (from the same dict the JSON report holds)."""
     head = ("name", "reqs", "req/s", "fail", "p50", "p90", "p95", "p99", "p99.9", "max")
-    lines = [f"{head[0]:<26}" + "".join(f"{h:>9}" for h in head[1:]) + "   (latency in ms)"]
+    lines = [_run_line(data["run"])] if "target" in data["run"] else []
+    lines.append(f"{head[0]:<26}" + "".join(f"{h:>9}" for h in head[1:]) + "   (latency in ms)")
     for row in [*data["rows"], data["totals"]]:
         name = "Total" if row["operation"] == "all" else f"{row['operation']} [{row['platform']}]"
         ms = row["latency_ms"]
@@ -132,3 +133,11 @@ def format_table(data: dict[str, Any]) -> str:
         lines.append(f"reconciliation with the mock: {verdict}")
         lines += [f"  {problem}" for problem in recon["problems"]]
     return "\n".join(lines)
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    return (
+        f"ctvsim load: {run['target']}, app {run['app']}, {run['users']} users "
+        f"({run['shape']}), {run['seconds']:g} s, speed {run['speed']}, seed {run['seed']}, "
+        f"retries {run['retries']}, processes {run['processes']}"
+    )
