@@ -83,19 +83,19 @@ def test_fail_first_n_then_recover(mock, client):
 
 
 def test_an_outage_window_opens_and_closes(mock, client):
-    mock.set_faults("status=503,after=0.4,for=0.4")
+    mock.set_faults("status=503,after=0.5,for=1.0")
     assert hit(mock, client).status_code == 202
-    time.sleep(0.5)
+    time.sleep(0.8)
     assert hit(mock, client).status_code == 503
-    time.sleep(0.5)
+    time.sleep(1.0)
     assert hit(mock, client).status_code == 202
 
 
 def test_faults_revert_by_themselves_after_their_duration(mock, client):
-    mock.set_faults("status=503", duration=0.4)
+    mock.set_faults("status=503", duration=1.0)
     assert hit(mock, client).status_code == 503
-    assert mock.admin.faults()["rules"][0]["remaining_s"] <= 0.4
-    time.sleep(0.5)
+    assert mock.admin.faults()["rules"][0]["remaining_s"] <= 1.0
+    time.sleep(1.1)
     assert hit(mock, client).status_code == 202
     assert mock.admin.faults()["rules"] == []
 
@@ -135,8 +135,15 @@ def test_latency_medians_are_within_tolerance(mock, client, spec, median, low, h
 
 
 def test_lognormal_latency_is_capped(mock, client):
+    import random
+
+    latency = parse_rule("latency=lognormal:30:2.0:60").latency
+    rng = random.Random(1)
+    samples = [latency.sample(rng) for _ in range(10_000)]
+    assert max(samples) == 0.060 and min(samples) > 0  # sigma 2 reaches the cap often
     mock.set_faults("latency=lognormal:30:2.0:60", seed=3)
-    assert max(_timed(mock, client, 25)) < 60 + 40  # the cap plus loopback and GIL slack
+    durations = sorted(_timed(mock, client, 25))
+    assert durations[20] < 60 + 40  # 80th percentile: the cap plus loopback and GIL slack
 
 
 def test_hundreds_of_delayed_requests_wait_concurrently(mock):
