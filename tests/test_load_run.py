@@ -149,14 +149,15 @@ def test_faults_are_counted_per_status_and_retries_reduce_final_failures(tmp_pat
 
 
 def test_day_shape_peaks_in_prime_time(tmp_path: Path) -> None:
-    done = ctvsim_load("--duration", "12s", "--users", "30", "--shape", "day", "--speed",
-                       "7200", "--platforms", "roku", "--report-dir", str(tmp_path))
+    done = ctvsim_load("--duration", "10s", "--users", "30", "--shape", "day", "--speed",
+                       "8640", "--platforms", "roku", "--report-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr + done.stdout
     timeline = json.loads((tmp_path / "summary.json").read_text())["run"]["users_timeline"]
     users = [count for _, count in timeline]
     peak_at = timeline[users.index(max(users))][0]
-    assert peak_at / 12 > 0.75  # prime time: hours 18-23 of the compressed day
-    assert min(users[2:6]) < max(users) * 0.6  # the small hours are quiet
+    assert peak_at / 10 > 0.75  # prime time: hours 18-23 of the compressed day
+    quiet_at = timeline[users.index(min(users))][0]
+    assert quiet_at / 10 < 0.35 and min(users) < 0.35 * max(users)  # the small hours
 
 
 def test_distributed_run_over_two_processes_counts_exactly(mock, tmp_path) -> None:
