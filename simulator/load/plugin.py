@@ -4,21 +4,21 @@
 next to another that installed it already. Per process it:
 - registers the `--ctv-*` options (`options.py`);
 - at `init`: checks options (bad ones stop the run with exit code 2 before any traffic), keeps
-  only the user classes of the chosen platforms, weights them by the profiles' mix, and
-  attaches a `Recorder` (workers ship it to the master);
+  only the user classes of the chosen platforms, weights them by the profiles' mix, attaches
+  a `Recorder` (workers ship it to the master) and, off workers, starts the `monitor`;
 - at `test_start` on processes that run users: builds the `World` (the worker index is known
-  by then, so workers get disjoint device spaces);
-- at the end, on the master or a local run: writes the raw figures for `ctvsim load`
+  by then, so workers get disjoint device spaces), the retry policy and rate cap, and tunes
+  the garbage collector;
+- at the end, on the master or a local run: rewrites Locust's CSV with the final figures,
+  writes the raw figures for `ctvsim load`
   (`--ctv-results`), or, under plain `locust`, prints the summary and applies
   `--ctv-threshold` to the exit code.
 """
 
 from __future__ import annotations
 
-import csv
 import gc
 import json
-import os
 import random
 import resource
 import sys
@@ -27,14 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gevent
 from locust import events as locust_events
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
-from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
+from simulator.cli import EXIT_THRESHOLD
 from simulator.client import Pacer, RetryPolicy
 from simulator.errors import UsageError
 from simulator.load import options, targets, thresholds
+from simulator.load.locust_csv import final_csv
+from simulator.load.monitor import start_monitor
 from simulator.load.recorder import Recorder
 from simulator.load.summary import Summary, format_table
 from simulator.load.users import DeviceUser
@@ -128,7 +129,8 @@ def _on_init(environment: Any, **_: Any) -> None:
     recorder.attach(environment)
     environment.ctvsim = Harness(profile_set, settings, platforms, recorder)
     if not isinstance(environment.runner, WorkerRunner):
-        _start_monitor(environment, parsed.ctv_progress_fd)
+        environment.ctvsim.users_timeline = []
+        start_monitor(environment, environment.ctvsim.users_timeline, parsed.ctv_progress_fd)
 
 
 def _choose_user_classes(environment: Any, profile_set: ProfileSet, platforms: list[str]) -> None:
@@ -180,31 +182,6 @@ def _tune_gc() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, 50, 100)
 
 
-def _start_monitor(environment: Any, progress_fd: int) -> None:
-    """Samples the user count each second (for the summary) and reports progress on a fd."""
-    harness: Harness = environment.ctvsim
-    harness.users_timeline = []
-    stream = os.fdopen(progress_fd, "w", buffering=1) if progress_fd >= 0 else None
-
-    def monitor() -> None:
-        begun = last_time = time.monotonic()
-        last_count = 0
-        while True:
-            gevent.sleep(1.0)
-            runner, total, now = environment.runner, environment.stats.total, time.monotonic()
-            elapsed = round(now - begun, 1)
-            harness.users_timeline.append((elapsed, runner.user_count))
-            if stream is not None:
-                rate = (total.num_requests - last_count) / (now - last_time)
-                stream.write(json.dumps({
-                    "elapsed": elapsed, "users": runner.user_count, "rps": round(rate, 1),
-                    "requests": total.num_requests, "failures": total.num_failures,
-                }) + "\n")
-            last_count, last_time = total.num_requests, now
-
-    gevent.spawn(monitor)
-
-
 def results(environment: Any) -> dict[str, Any]:
     """The raw figures of the whole run (all workers merged), as `ctvsim load` reads them."""
     harness: Harness = environment.ctvsim
@@ -226,7 +203,7 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     harness: Harness | None = getattr(environment, "ctvsim", None)
     if harness is None or isinstance(environment.runner, WorkerRunner):
         return
-    _final_csv(environment)
+    final_csv(environment)
     data = results(environment)
     path = environment.parsed_options.ctv_results
     if path:
@@ -238,25 +215,4 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     summary.verdicts = thresholds.evaluate_all(harness.settings["thresholds"], summary.select)
     sys.stdout.write(format_table(summary.to_dict()) + "\n")
     if not all(v.passed for v in summary.verdicts):
-        environment.process_exit_code = 3
-
-
-def _final_csv(environment: Any) -> None:
-    """Rewrites Locust's `_stats.csv` and `_failures.csv` with the final figures.
-
-    Locust refreshes them once a second while running and not again at the end, so the last
-    second (and the stop timeout) would be missing and the CSV would disagree with the HTML
-    report and the summary. Uses Locust's own row writers (`StatsCSV`).
-    """
-    prefix = environment.parsed_options.csv_prefix
-    if not prefix:
-        return
-    writer = StatsCSV(environment, PERCENTILES_TO_REPORT)
-    with open(f"{prefix}_stats.csv", "w", newline="") as handle:
-        rows = csv.writer(handle)
-        rows.writerow(writer.requests_csv_columns)
-        writer._requests_data_rows(rows)
-    with open(f"{prefix}_failures.csv", "w", newline="") as handle:
-        rows = csv.writer(handle)
-        rows.writerow(writer.failures_columns)
-        writer._failures_data_rows(rows)
+        environment.process_exit_code = EXIT_THRESHOLD
