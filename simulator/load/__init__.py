@@ -1,0 +1,12 @@
+"""The Locust load harness behind `ctvsim load` and `locustfiles/ctv.py`.
+
+Pure parts (no Locust import, safe in any process): `histogram` (µs latencies), `thresholds`
+(the pass/fail grammar), `recorder` (per operation x platform figures, mergeable across
+workers), `summary` and `reports` (what is printed and written), `reconcile` (harness vs the
+mock's journal), `shapes` (user counts over time), `world` (devices and their timelines),
+`options`, `targets`, `progress` and `runner` (the `ctvsim load` side).
+
+Locust parts (imported only inside the Locust process): `users` (the device users),
+`plugin` (wiring: options, world, recorder, results), `monitor`, `locust_csv`, and the two
+locustfiles Locust loads, `locustfile` and `shapefile`.
+"""
