@@ -312,7 +312,7 @@ class AppsFlyerClient(_ClientBase):
         try:
             return self._http.post(exchange.url, content=exchange.body,
                                    headers=exchange.headers), None
-        except httpx.TransportError as error:
+        except httpx.RequestError as error:  # transport errors, timeouts, bad responses
             return None, error
 
     def close(self) -> None:
@@ -351,7 +351,7 @@ class AsyncAppsFlyerClient(_ClientBase):
         try:
             return await self._http.post(exchange.url, content=exchange.body,
                                          headers=exchange.headers), None
-        except httpx.TransportError as error:
+        except httpx.RequestError as error:  # transport errors, timeouts, bad responses
             return None, error
 
     async def aclose(self) -> None:

@@ -122,6 +122,22 @@ def test_a_bad_line_is_a_usage_error_before_anything_is_sent(
     assert f"{broken}:2: --rebase-time re-stamps the body" in capsys.readouterr().err
 
 
+def test_an_unsendable_line_is_reported_and_the_rest_still_go(traffic: Path, tmp_path: Path,
+                                                               ) -> None:
+    lines = traffic.read_bytes().splitlines()
+    record = orjson.loads(lines[1])
+    record["path"] = "session/app/roku/bad\x00id"  # no URL can carry a NUL
+    odd = tmp_path / "odd.jsonl"
+    odd.write_bytes(b"\n".join([lines[0], orjson.dumps(record), *lines[2:5]]) + b"\n")
+    results = tmp_path / "r.jsonl"
+    with Loopback() as server:
+        code = main(["send", str(odd), "--target", server.url, "--results", str(results)])
+    assert code == 1
+    assert len(server.received) == 4
+    failed = [row for row in _lines(results) if row["status"] is None]
+    assert [row["line"] for row in failed] == [2] and failed[0]["error"]
+
+
 def test_reads_stdin(traffic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stdin = io.TextIOWrapper(io.BytesIO(traffic.read_bytes()))
     monkeypatch.setattr(sys, "stdin", stdin)

@@ -205,6 +205,7 @@ async def _send_all(lines: Iterable[Line], client: AsyncAppsFlyerClient, concurr
 
     import orjson
 
+    from simulator import client as client_module
     from simulator.cli._progress import Progress
 
     progress = Progress("send")
@@ -214,7 +215,11 @@ async def _send_all(lines: Iterable[Line], client: AsyncAppsFlyerClient, concurr
 
     async def worker(queue: asyncio.Queue[Line | None]) -> None:
         while (line := await queue.get()) is not None:
-            result = await client.send(line.path, line.body, line.authorization)
+            try:
+                result = await client.send(line.path, line.body, line.authorization)
+            except Exception as error:  # one unsendable line must not stop the run
+                result = client_module.SendResult(None, 0, 0.0,
+                                                  f"{type(error).__name__}: {error}")
             tally.done += 1
             tally.attempts += result.attempts
             tally.failed += not result.ok
