@@ -69,6 +69,7 @@ def test_a_run_matches_the_mock_journal_and_reports_agree(mock, tmp_path: Path) 
     assert set(summary["per_operation"]) == {"first_open", "session", "inapp"}
     assert stats["warnings"].get("ordering", 0) == 0 and stats["duplicates"] == 0
     assert summary["totals"]["failures"] == 0
+    assert summary["reconciliation"]["passed"]  # a ctvsim mock on loopback: reconciled too
 
     rows = {r["Name"]: r for r in csv.DictReader((reports / "locust_stats.csv").open())}
     assert all(NAME.match(name) for name in rows if name != "Aggregated")

@@ -7,7 +7,7 @@ from typing import Any
 
 EPILOG = """\
 exit codes: 0 every threshold held (and reconciliation passed); 2 usage error, nothing sent;
-3 a threshold was breached; 4 reconciliation with the embedded mock failed (lost,
+3 a threshold was breached; 4 reconciliation with the mock failed (lost,
 duplicated or misordered requests; takes precedence over 3); 1 the Locust run itself failed;
 130 interrupted (the summary of what ran is still printed).
 
@@ -27,7 +27,8 @@ def register(subparsers: Any) -> None:
     )
     add = parser.add_argument
     add("--target", metavar="URL|mock|sandbox|production",
-        help="where to send (default: start the embedded mock and reconcile with it)")
+        help="where to send (default: start the embedded mock; a ctvsim mock on loopback is "
+        "reconciled too)")
     add("--app", metavar="ID", help="app id from the apps file (default: the first normal one)")
     add("--users", "-u", type=int, default=50, metavar="N",
         help="concurrent devices (peak, with a shape; default 50)")
@@ -59,7 +60,7 @@ def register(subparsers: Any) -> None:
     add("--mock-fault", action="append", default=[], metavar="SPEC",
         help="fault rule for the embedded mock, e.g. 'status=500,probability=0.1'")
     add("--no-reconcile", action="store_true",
-        help="skip the reconciliation with the embedded mock's journal")
+        help="skip the reconciliation with the mock's journal")
     parser.set_defaults(run=run)
 
 

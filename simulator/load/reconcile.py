@@ -109,3 +109,24 @@ def reconcile(recorder: Recorder, stats: Mapping[str, Any], app_id: str) -> dict
             for operation in sorted({o for _, o in set(sent) | set(seen)})
         },
     }
+
+
+def difference(after: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, Any]:
+    """The counters a run added to a mock that was already running (`after - before`).
+
+    Lets a run against a separately started `ctvsim mock` reconcile without resetting it, as
+    long as nothing else sends to it meanwhile.
+    """
+    def minus(new: Any, old: Any) -> Any:
+        if isinstance(new, Mapping):
+            old = old if isinstance(old, Mapping) else {}
+            return {key: minus(value, old.get(key)) for key, value in new.items()}
+        return new - (old or 0) if isinstance(new, int) else new
+
+    return {
+        "by_app": minus(after.get("by_app", {}), before.get("by_app", {})),
+        "injected_by_app": minus(after.get("injected_by_app", {}),
+                                 before.get("injected_by_app", {})),
+        "duplicates": minus(after.get("duplicates", 0), before.get("duplicates", 0)),
+        "warnings": minus(after.get("warnings", {}), before.get("warnings", {})),
+    }

@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from simulator.cli import (
     EXIT_FAILED_REQUESTS,
@@ -32,7 +33,7 @@ from simulator.client import DEV_KEY_ENV, resolve_target
 from simulator.errors import UsageError
 from simulator.load import options, reports, targets, thresholds
 from simulator.load.progress import Progress
-from simulator.load.reconcile import reconcile
+from simulator.load.reconcile import difference, reconcile
 from simulator.load.recorder import Recorder
 from simulator.load.shapes import SHAPES
 from simulator.load.summary import Summary, format_table
@@ -200,9 +201,7 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
             code, interrupted = _locust(plan, mock.url, logs, results_path, locust_cpus)
             stats = None if interrupted else _mock_stats(mock)
     else:
-        url = resolve_target(plan.args.target, allow_production=True).base_url
-        code, interrupted = _locust(plan, url, logs, results_path, locust_cpus)
-        stats = None
+        code, interrupted, stats = _run_against_target(plan, logs, results_path, locust_cpus)
     if not results_path.exists():
         tail = (logs / "locust.log").read_text(errors="replace").splitlines()[-15:]
         sys.stderr.write("ctvsim: error: the Locust run ended (exit code "
@@ -210,6 +209,42 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
         sys.stderr.write("".join(f"  {line}\n" for line in tail))
         return EXIT_INTERRUPTED if interrupted else EXIT_FAILED_REQUESTS
     return _judge(plan, json.loads(results_path.read_text()), stats, interrupted)
+
+
+def _run_against_target(plan: Plan, logs: Path, results_path: Path, cpus: set[int] | None,
+                        ) -> tuple[int, bool, dict[str, Any] | None]:
+    """Runs Locust against `--target`; when it is a ctvsim mock on loopback, also returns
+    what the run added to the mock's counters, for reconciliation."""
+    target = resolve_target(plan.args.target, allow_production=True)
+    admin = None if plan.args.no_reconcile else _local_mock_admin(target)
+    if admin is None:
+        return (*_locust(plan, target.base_url, logs, results_path, cpus), None)
+    with admin:
+        before = admin.stats()
+        code, interrupted = _locust(plan, target.base_url, logs, results_path, cpus)
+        if interrupted:
+            return code, interrupted, None
+        after = _mock_stats(admin)
+    return code, interrupted, after if "unreadable" in after else difference(after, before)
+
+
+def _local_mock_admin(target: Any) -> Any:
+    """The admin client of a ctvsim mock behind a loopback target, or None if there is none."""
+    import httpx
+
+    from simulator.mock.admin_client import AdminClient, MockAdminError
+    from simulator.mock.server import ADMIN_PATH
+
+    if not target.local:
+        return None
+    parts = urlsplit(target.base_url)
+    admin = AdminClient(f"{parts.scheme}://{parts.netloc}{ADMIN_PATH}", timeout=2.0)
+    try:
+        admin.health()
+    except (httpx.HTTPError, MockAdminError, ValueError):
+        admin.close()
+        return None
+    return admin
 
 
 def _mock_stats(mock: Any) -> dict[str, Any]:
