@@ -239,3 +239,15 @@ def test_targets_apply_the_clients_safety_rules_to_urls_too(monkeypatch) -> None
     target, cap = targets.check("production", True, 0.0)
     assert target.production and 0 < cap <= 10
     assert targets.check("http://127.0.0.1:9/v1.0/s2s/", False, 0.0)[1] == 0.0
+
+
+def test_reconciliation_of_a_running_mock_uses_what_the_run_added() -> None:
+    from simulator.load.reconcile import difference
+
+    before = _stats({"roku": {"session": {"202": 40}}}, duplicates=2, ordering=1)
+    after = _stats({"roku": {"session": {"202": 140}}},
+                   injected={"roku": {"session": {"status:500": 2}}}, duplicates=2, ordering=1)
+    delta = difference(after, before)
+    assert delta["by_app"]["com.example.ctvstream"]["roku"]["session"] == {"202": 100}
+    assert delta["duplicates"] == 0 and delta["warnings"] == {"ordering": 0}
+    assert reconcile(_recorder(), delta, "com.example.ctvstream")["passed"]
