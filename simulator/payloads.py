@@ -22,7 +22,10 @@ from simulator.behaviour import Event
 from simulator.devices import Device
 from simulator.profiles import App
 
-__all__ = ["AppPayloads", "DevicePayloads", "Request", "Signer", "request_ids"]
+__all__ = [
+    "CONTENT_TYPE", "AppPayloads", "DevicePayloads", "Request", "Signer", "json_string_content",
+    "request_ids",
+]
 
 CONTENT_TYPE = "application/json"
 
