@@ -21,6 +21,7 @@ from simulator.load.histogram import Histogram
 RETRIED_SUFFIX = " retried"
 ERROR_SAMPLES = 3  # reasons kept per (operation, platform, status)
 _REPORT_KEY = "ctvsim"
+_STATUS_TEXT = {status: str(status) for status in range(100, 600)}
 
 
 def request_name(operation: str, platform: str, *, retried: bool = False) -> str:
@@ -124,7 +125,8 @@ class Recorder:
             return
         entry.histogram.record(int(response_time * 1000))
         if exception is None:
-            entry.outcomes[str(response.status_code)] += 1
+            status = response.status_code
+            entry.outcomes[_STATUS_TEXT.get(status) or str(status)] += 1
             return
         outcome = outcome_of(response, exception)
         entry.outcomes[outcome] += 1
