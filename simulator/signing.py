@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-__all__ = ["sign", "verify"]
+__all__ = ["Verifier", "sign", "verify"]
 
 
 def sign(body: bytes, dev_key: str) -> str:
@@ -21,3 +21,37 @@ def verify(body: bytes, dev_key: str, signature: str) -> bool:
     expected = sign(body, dev_key).encode("ascii")
     given = signature.strip().lower().encode("utf-8", "surrogateescape")
     return hmac.compare_digest(expected, given)
+
+
+class Verifier:
+    """``verify`` for one dev key, with the HMAC key schedule computed once.
+
+    HMAC-SHA256 is ``H(key ^ opad || H(key ^ ipad || body))`` (RFC 2104): the two keyed hash
+    states are built here and copied per body, about 40 % less work per check for a server
+    that checks many bodies signed with one key (the mock). Same answers as ``verify``; the
+    key is not kept, and ``repr`` shows nothing of it.
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, dev_key: str) -> None:
+        key = dev_key.encode("ascii")
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+
+    def __call__(self, body: bytes, signature: str) -> bool:
+        inner = self._inner.copy()
+        inner.update(body)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        given = signature.strip().lower().encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(outer.hexdigest().encode("ascii"), given)
+
+    def __repr__(self) -> str:
+        return "Verifier(<dev key hidden>)"
+
+
+_BLOCK = 64  # SHA-256's block size in bytes
