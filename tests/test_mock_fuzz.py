@@ -215,3 +215,13 @@ def test_the_memo_agrees_with_contract_inspect(operation, platform, mutation, vo
     expected = contract.inspect(operation, again, platform=platform)
     assert _verdict(inspector(operation, platform, again)) == _verdict(expected)  # hit
     assert again == snapshot  # every field is put back (the journal reads them next)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(key=st.text(alphabet=st.characters(max_codepoint=127), max_size=100),
+       content=st.binary(max_size=500), mangle=st.sampled_from(["none", "upper", "space", "cut"]))
+def test_the_pre_keyed_verifier_agrees_with_signing_verify(key, content, mangle):
+    signature = signing.sign(content, key)
+    signature = {"none": signature, "upper": signature.upper(), "space": f" {signature} ",
+                 "cut": signature[:-1]}[mangle]
+    assert signing.Verifier(key)(content, signature) == signing.verify(content, key, signature)

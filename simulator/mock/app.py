@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from simulator import contract, signing
+from simulator import contract
 from simulator.mock.admin import ADMIN_PREFIX, OPENAPI_PATH, Admin
 from simulator.mock.faults import Decision, FaultError, FaultPlan, parse_rule
 from simulator.mock.journal import Journal, RouteKey, route_key
@@ -116,8 +116,8 @@ class MockApp:
             return
         route, where = known
         journal = self.journal
-        app = self.registry.get(route.platform, route.app_id)
-        if app is None:
+        known_app = self.registry.get(route.platform, route.app_id)
+        if known_app is None:
             reason = f"unknown app {route.app_id} on {route.platform}"
             journal.rejected(where, path, 401, reason, b"")
             await _error(send, 401, MESSAGE_UNKNOWN_APP)
@@ -140,7 +140,8 @@ class MockApp:
             await _error(send, 413, f"body larger than {limit} bytes",
                          ((b"connection", b"close"),))
             return
-        if signature is None or not signing.verify(body, app.dev_key, signature.decode("latin-1")):
+        app, verify = known_app
+        if signature is None or not verify(body, signature.decode("latin-1")):
             reason = "no authorization header" if signature is None else "signature mismatch"
             journal.rejected(where, path, 401, reason, body)
             await _error(send, 401, MESSAGE_BAD_SIGNATURE)

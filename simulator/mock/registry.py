@@ -10,20 +10,24 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from simulator.profiles import App
+from simulator.signing import Verifier
 
 ZERO_PLAN = "zero"
 
 
 class Registry:
-    """Read-only lookup of apps by (platform, app id), built once before serving."""
+    """Read-only lookup of apps by (platform, app id), built once before serving, each with
+    its pre-keyed signature ``Verifier``."""
 
     __slots__ = ("_apps", "_by_route")
 
     def __init__(self, apps: Iterable[App]) -> None:
         self._apps = tuple(apps)
-        self._by_route: dict[tuple[str, str], App] = {
-            (platform, app.app_id): app for app in self._apps for platform in app.platforms
-        }
+        self._by_route: dict[tuple[str, str], tuple[App, Verifier]] = {}
+        for app in self._apps:
+            entry = (app, Verifier(app.dev_key))
+            for platform in app.platforms:
+                self._by_route[(platform, app.app_id)] = entry
 
     @classmethod
     def load(cls, path: Path | None = None) -> Registry:
@@ -37,7 +41,8 @@ class Registry:
         values = apps.values() if isinstance(apps, Mapping) else apps
         return cls(values)
 
-    def get(self, platform: str, app_id: str) -> App | None:
+    def get(self, platform: str, app_id: str) -> tuple[App, Verifier] | None:
+        """The app registered under this id on this platform, and its signature check."""
         return self._by_route.get((platform, app_id))
 
     @property
