@@ -149,9 +149,13 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     harness: Harness | None = getattr(environment, "ctvsim", None)
     if harness is None or isinstance(environment.runner, MasterRunner):
         return
+    if isinstance(environment.runner, WorkerRunner):
+        # A worker runs with the master's options, which reach it only when the test starts.
+        harness.settings = _settings(environment.parsed_options, environment.host)
     settings = harness.settings
     worker = max(0, getattr(environment.runner, "worker_index", 0))
     app = choose_app(harness.profile_set, settings["app"])
+    harness.platforms = load_platforms(harness.profile_set, app, settings["platforms"])
     world_settings = WorldSettings(settings["seed"], worker, settings["speed"],
                                    tuple(harness.platforms))
     harness.world = World(harness.profile_set, app, targets.dev_key(settings["target"], app),
