@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -217,3 +218,31 @@ def test_connection_errors_are_counted_and_users_keep_going(tmp_path: Path) -> N
     assert totals["requests"] > 5 and totals["failures"] == totals["requests"]
     assert set(totals["outcomes"]) == {"connection_error"}
     assert totals["retried_attempts"] == totals["requests"]
+
+
+def test_a_request_the_harness_did_not_send_fails_reconciliation_with_exit_4(mock, tmp_path):
+    import httpx
+
+    from simulator import contract
+
+    run = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "load", "--target", mock.url, "--duration", "4s",
+         "--users", "5", "--speed", "max", "--platforms", "roku", "--report-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    deadline = time.monotonic() + 20
+    while mock.stats()["requests"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    path = contract.relative_path(contract.SESSION, "roku", APP.app_id)
+    assert httpx.post(mock.url + path, content=b"{}").status_code == 401  # an intruder
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 4, stderr + stdout
+    recon = json.loads((tmp_path / "summary.json").read_text())["reconciliation"]
+    assert recon["problems"] == [
+        "session [roku]: the mock journaled 1 requests more than the harness sent "
+        f"({recon['per_operation']['session']['harness_final']})",
+        "session [roku]: status 401: the harness got 0, the mock counted 1",
+    ]
+    case = ET.parse(tmp_path / "junit.xml").getroot().find("./testsuite/testcase")
+    assert case.get("name") == "reconciliation" and case.find("failure") is not None
+    assert "reconciliation with the mock: FAILED" in stdout
