@@ -2,7 +2,8 @@
 
 No framework: one function reads the path, headers and body, runs the checks in the order
 CONTRACT.md fixes, and answers with pre-built messages. Per valid request the Python work is
-a path split, one JSON parse, one HMAC, ``contract.inspect`` and a few dict updates.
+a cached route lookup, one JSON parse, one pre-keyed HMAC, ``contract.inspect`` behind a memo
+(``validation.py``) and a few dict updates in the journal.
 
 Check order: route (404) and method (405 + ``Allow: POST``) → app known on that platform (401)
 → body size (413: a body over 64 KiB is refused before it is read in full, so the mock never
