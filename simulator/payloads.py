@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Iterator
+from itertools import chain
 from typing import NamedTuple
 
 import orjson
@@ -24,28 +25,48 @@ from simulator.profiles import App
 
 __all__ = [
     "CONTENT_TYPE", "AppPayloads", "DevicePayloads", "Request", "Signer", "json_string_content",
-    "request_ids",
+    "request_id_bytes", "request_ids",
 ]
 
 CONTENT_TYPE = "application/json"
 
-# The RFC 4122 variant nibble (binary 10xx) for any random hex digit, keeping its low bits.
-_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 _IDS_PER_DRAW = 512
+# UUID4 over a whole draw of 16-byte ids: version nibble 4 (byte 6), variant bits 10 (byte 8).
+_ID_MASK = int.from_bytes(bytes.fromhex("ffffffffffff0fff3fffffffffffffff") * _IDS_PER_DRAW)
+_ID_BITS = int.from_bytes(bytes.fromhex("00000000000040008000000000000000") * _IDS_PER_DRAW)
+# Each hex digit's column in an id's 8-4-4-4-12 text (dashes skip columns 8, 13, 18, 23);
+# column 36 separates one id from the next.
+_ID_COLUMNS = tuple(digit + (digit >= 8) + (digit >= 12) + (digit >= 16) + (digit >= 20)
+                    for digit in range(32))
+_ID_WIDTH = 37
+
+
+def _id_blocks(rng: random.Random) -> Iterator[bytes]:
+    """Blocks of 512 lowercase UUID4s separated by spaces, from a seeded random stream.
+
+    Each block is a handful of C-level operations on 8 KB of random bytes (masking the
+    version and variant bits in one big integer, hex, then one strided copy per digit
+    column): about a third of the cost of formatting ids one at a time.
+    """
+    count = _IDS_PER_DRAW
+    while True:
+        bits = int.from_bytes(rng.randbytes(16 * count)) & _ID_MASK | _ID_BITS
+        digits = bits.to_bytes(16 * count).hex().encode("ascii")
+        block = bytearray(b"-" * (_ID_WIDTH * count))
+        for digit, column in enumerate(_ID_COLUMNS):
+            block[column::_ID_WIDTH] = digits[digit::32]
+        block[_ID_WIDTH - 1::_ID_WIDTH] = b" " * count
+        yield bytes(block)
 
 
 def request_ids(rng: random.Random) -> Iterator[str]:
-    """Lowercase UUID4 request ids from a seeded random stream: same seed, same ids.
+    """Lowercase UUID4 request ids from a seeded random stream: same seed, same ids."""
+    return chain.from_iterable(block.decode("ascii").split() for block in _id_blocks(rng))
 
-    Random bytes are drawn 512 ids at a time and cut into ids with the version nibble set to
-    4 and the variant to 10xx: the cheapest way found to make them in Python.
-    """
-    variant = _VARIANT
-    while True:
-        digits = rng.randbytes(16 * _IDS_PER_DRAW).hex()
-        for i in range(0, 32 * _IDS_PER_DRAW, 32):
-            yield (f"{digits[i:i + 8]}-{digits[i + 8:i + 12]}-4{digits[i + 13:i + 16]}-"
-                   f"{variant[digits[i + 16]]}{digits[i + 17:i + 20]}-{digits[i + 20:i + 32]}")
+
+def request_id_bytes(rng: random.Random) -> Iterator[bytes]:
+    """``request_ids`` as ASCII bytes, for building bodies without encoding each id."""
+    return chain.from_iterable(map(bytes.split, _id_blocks(rng)))
 
 
 class Signer:
@@ -105,6 +126,10 @@ _BODY = b'{"timestamp":%d,"request_id":"%s",%s%s}'
 _BODY_WITH_PARAMETERS = b'{"timestamp":%d,"request_id":"%s",%s%s,"event_parameters":%s}'
 _BODY_TEXT = json_string_content(_BODY)
 _BODY_WITH_PARAMETERS_TEXT = json_string_content(_BODY_WITH_PARAMETERS)
+# A JSON line holding a signed request (what `ctvsim generate` writes): the time, the caller's
+# constant middle up to the signature's string, the signature, then the body as a string.
+_RECORD = b'{"time":%d,%s"%s"},"body":"' + _BODY_TEXT + b'"}\n'
+_RECORD_WITH_PARAMETERS = b'{"time":%d,%s"%s"},"body":"' + _BODY_WITH_PARAMETERS_TEXT + b'"}\n'
 
 
 class AppPayloads:
@@ -188,6 +213,27 @@ class DevicePayloads:
         return (_BODY_WITH_PARAMETERS % (timestamp, rid, static, tail, parameters),
                 _BODY_WITH_PARAMETERS_TEXT % (timestamp, rid, self._static_text, tail_text,
                                               json_string_content(parameters)))
+
+    def record(self, event: Event, request_id: bytes, head: bytes) -> bytes:
+        """``event`` signed, as one JSON line: ``{"time":…,<head>"<signature>"},"body":"…"}``.
+
+        ``head`` is the line's constant middle, ending where the signature's string starts.
+        The line is one format of fragments escaped once: no escaped body as an object of its
+        own, no id to encode (``request_id_bytes``), which the hot path of ``generate`` feels.
+        """
+        static = self._static or self._serialise()
+        tail, tail_text = self._app.tail(event)
+        timestamp = event.time_ms
+        if event.revenue is None:
+            signature = self._app.sign(_BODY % (timestamp, request_id, static, tail))
+            return _RECORD % (timestamp, head, signature.encode(), timestamp, request_id,
+                              self._static_text, tail_text)
+        parameters = _parameters(event)
+        signature = self._app.sign(_BODY_WITH_PARAMETERS % (timestamp, request_id, static, tail,
+                                                            parameters))
+        return _RECORD_WITH_PARAMETERS % (timestamp, head, signature.encode(), timestamp,
+                                          request_id, self._static_text, tail_text,
+                                          json_string_content(parameters))
 
     def _serialise(self) -> bytes:
         self._static = orjson.dumps(self.device.body_fields())[1:-1]

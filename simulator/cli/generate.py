@@ -172,8 +172,7 @@ class Traffic:
 
         sim, app_payloads = self.simulation, self.payloads
         period = sim.period
-        ids = payloads.request_ids(random.Random(f"ctvsim-request-ids:{sim.seed}"))
-        sign = app_payloads.sign
+        ids = payloads.request_id_bytes(random.Random(f"ctvsim-request-ids:{sim.seed}"))
         heads = {platform: _line_heads(sim.app.app_id, platform)
                  for platform in sim.profile_set.profiles}
         streams = ((sim.not_before(device, index), sim.timeline(device, index),
@@ -183,11 +182,9 @@ class Traffic:
         chunk: list[bytes] = []
         append, written = chunk.append, 0
         for time_ms, event, (builder, line_heads) in behaviour.merge_by_time(streams):
-            body, text = builder.body_and_text(event, next(ids))
             head = line_heads[event.operation]
             head[1] += 1
-            append(b'{"time":%d,%s"%s"},"body":"%s"}\n' % (
-                time_ms, head[0], sign(body).encode(), text))
+            append(builder.record(event, next(ids), head[0]))
             if len(chunk) >= _FLUSH_LINES:
                 out.write(b"".join(chunk))
                 written += len(chunk)
