@@ -175,7 +175,7 @@ class Traffic:
         ids = payloads.request_id_bytes(random.Random(f"ctvsim-request-ids:{sim.seed}"))
         heads = {platform: _line_heads(sim.app.app_id, platform)
                  for platform in sim.profile_set.profiles}
-        streams = ((sim.not_before(device, index), sim.timeline(device, index),
+        streams = ((*sim.bounded_timeline(device, index),
                     (app_payloads.device(device), heads[device.platform]))
                    for index, device in enumerate(self.devices()))
         progress = Progress("generate")
