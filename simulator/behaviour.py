@@ -315,7 +315,7 @@ class Simulation:
         starts = self.day_starts(device.timezone)
         install_day = _install_day(self, index, starts)
         return (max(starts[install_day], self.period.start_ms),
-                _walk(self, device, index, install_day))
+                chain.from_iterable(_sessions(self, device, index, install_day)))
 
 
 def _draw_day(rng: random.Random, day: _LocalDay, hours: tuple[float, ...],
@@ -356,7 +356,10 @@ def _install_launches(sim: Simulation, rng: random.Random, rhythm: _Rhythm,
     return [max(day.hour_starts[0], period.start_ms)]
 
 
-def _walk(sim: Simulation, device: Device, index: int, install_day: int) -> Iterator[Event]:
+def _sessions(sim: Simulation, device: Device, index: int, install_day: int,
+              ) -> Iterator[list[Event]]:
+    """The timeline one session at a time: its launch, then its in-app events (handing out
+    lists, chained, spares resuming this generator for every in-app event)."""
     rng = sim.rng(index)
     rhythm = sim.rhythm(device.platform)
     catalogue = sim._catalogue
@@ -390,8 +393,9 @@ def _walk(sim: Simulation, device: Device, index: int, install_day: int) -> Iter
                 else contract.SESSION
             )
             version = versions[start >= upgrade_ms]
-            yield _new(Event, (start, operation, version, launch, length, None, None))
-            yield from _inapp(rng, catalogue, start, length, end_ms, version, launch)
+            session = [_new(Event, (start, operation, version, launch, length, None, None))]
+            _add_inapp(session, rng, catalogue, end_ms)
+            yield session
         launches = []
         while not launches:
             day_index += 1
@@ -405,9 +409,11 @@ def _walk(sim: Simulation, device: Device, index: int, install_day: int) -> Iter
                 launches = _draw_day(rng, day, rhythm.hours, rhythm.weekday_counts)
 
 
-def _inapp(rng: random.Random, catalogue: _Catalogue, start: int, length: int, end_ms: int,
-           version: str, launch: int) -> list[Event]:
-    """The in-app events of one session, in time order (those past the period dropped)."""
+def _add_inapp(session: list[Event], rng: random.Random, catalogue: _Catalogue, end_ms: int,
+               ) -> None:
+    """Appends the in-app events of the session ``[launch]``, in time order (those past the
+    period dropped)."""
+    start, _, version, launch, length, _, _ = session[0]
     random_ = rng.random
     found: list[tuple[int, EventSpec]] = []
     for spec, threshold in catalogue.events:
@@ -416,9 +422,9 @@ def _inapp(rng: random.Random, catalogue: _Catalogue, start: int, length: int, e
             found.append((start + 1 + int(random_() * (length - 1)), spec))
             product *= random_()
     if not found:
-        return []
+        return
     found.sort(key=_first)
-    events = []
+    append, inapp = session.append, contract.INAPP
     previous = start
     for time_ms, spec in found:
         time_ms = max(time_ms, previous + 1)  # strictly increasing, even on a tie
@@ -429,8 +435,7 @@ def _inapp(rng: random.Random, catalogue: _Catalogue, start: int, length: int, e
         if spec.revenue is not None:
             low, high = spec.revenue
             revenue = round(low + (high - low) * random_(), 2)
-        events.append(_new(Event, (time_ms, contract.INAPP, version, launch, 0, spec, revenue)))
-    return events
+        append(_new(Event, (time_ms, inapp, version, launch, 0, spec, revenue)))
 
 
 def merge_by_time(streams: Iterable[tuple[int, Iterator[Event], T]],
