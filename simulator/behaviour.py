@@ -36,6 +36,7 @@ import hashlib
 import math
 import random
 import zoneinfo
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -461,9 +462,9 @@ def _windows(streams: Iterable[tuple[int, Iterator[Event], T]], window_ms: int,
              ) -> Iterator[list[tuple[int, Event, T]]]:
     """``merge_by_time`` one sorted window at a time (handing out lists, not items, spares a
     generator switch per event)."""
-    waiting: dict[int, list[tuple[Event | None, Iterator[Event], T]]] = {}
+    waiting: defaultdict[int, list[tuple[Event | None, Iterator[Event], T]]] = defaultdict(list)
     for not_before, stream, tag in streams:
-        waiting.setdefault(not_before // window_ms, []).append((None, stream, tag))
+        waiting[not_before // window_ms].append((None, stream, tag))
     window = min(waiting, default=0)
     while waiting:
         entries = waiting.pop(window, None)
@@ -479,7 +480,7 @@ def _windows(streams: Iterable[tuple[int, Iterator[Event], T]], window_ms: int,
             while event is not None:
                 time_ms = event[0]
                 if time_ms >= end:
-                    waiting.setdefault(time_ms // window_ms, []).append((event, stream, tag))
+                    waiting[time_ms // window_ms].append((event, stream, tag))
                     break
                 append((time_ms, event, tag))
                 event = next(stream, None)
