@@ -270,6 +270,8 @@ class Simulation:
         self._rhythms: dict[str, _Rhythm] = {}
         self._calendars: dict[str, tuple[_LocalDay, ...]] = {}
         self._day_starts: dict[str, tuple[int, ...]] = {}
+        # Copied per device: cheaper than building a personalised hash each time.
+        self._install_hash = hashlib.blake2b(digest_size=8, person=b"ctvsim-install")
 
     def rhythm(self, platform: str) -> _Rhythm:
         rhythm = self._rhythms.get(platform)
@@ -337,8 +339,9 @@ def _install_day(sim: Simulation, index: int, day_starts: tuple[int, ...]) -> in
     ``Simulation.not_before`` can compute it without building that stream.
     """
     window = sim.install_window
-    digest = hashlib.blake2b(f"{sim.seed}:{sim.worker}:{index}".encode(), digest_size=8,
-                             person=b"ctvsim-install").digest()
+    hashed = sim._install_hash.copy()
+    hashed.update(f"{sim.seed}:{sim.worker}:{index}".encode())
+    digest = hashed.digest()
     instant = window.start_ms + int.from_bytes(digest) * window.duration_ms // 2 ** 64
     return max(bisect.bisect_right(day_starts, instant) - 1, 0)
 
@@ -417,10 +420,11 @@ def _add_inapp(session: list[Event], rng: random.Random, catalogue: _Catalogue, 
     start, _, version, launch, length, _, _ = session[0]
     random_ = rng.random
     found: list[tuple[int, EventSpec]] = []
+    add, first, span = found.append, start + 1, length - 1
     for spec, threshold in catalogue.events:
         product = random_()
         while product > threshold:  # Knuth's Poisson draw: cheap for small means
-            found.append((start + 1 + int(random_() * (length - 1)), spec))
+            add((first + int(random_() * span), spec))
             product *= random_()
     if not found:
         return
@@ -428,7 +432,8 @@ def _add_inapp(session: list[Event], rng: random.Random, catalogue: _Catalogue, 
     append, inapp = session.append, contract.INAPP
     previous = start
     for time_ms, spec in found:
-        time_ms = max(time_ms, previous + 1)  # strictly increasing, even on a tie
+        if time_ms <= previous:  # strictly increasing, even on a tie
+            time_ms = previous + 1
         if time_ms >= end_ms:
             break
         previous = time_ms
