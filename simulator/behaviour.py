@@ -318,7 +318,7 @@ class Simulation:
         starts = self.day_starts(device.timezone)
         install_day = _install_day(self, index, starts)
         return (max(starts[install_day], self.period.start_ms),
-                chain.from_iterable(_sessions(self, device, index, install_day)))
+                _walk(self, device, index, install_day))
 
 
 def _draw_day(rng: random.Random, day: _LocalDay, hours: tuple[float, ...],
@@ -360,10 +360,7 @@ def _install_launches(sim: Simulation, rng: random.Random, rhythm: _Rhythm,
     return [max(day.hour_starts[0], period.start_ms)]
 
 
-def _sessions(sim: Simulation, device: Device, index: int, install_day: int,
-              ) -> Iterator[list[Event]]:
-    """The timeline one session at a time: its launch, then its in-app events (handing out
-    lists, chained, spares resuming this generator for every in-app event)."""
+def _walk(sim: Simulation, device: Device, index: int, install_day: int) -> Iterator[Event]:
     rng = sim.rng(index)
     rhythm = sim.rhythm(device.platform)
     catalogue = sim._catalogue
@@ -397,9 +394,8 @@ def _sessions(sim: Simulation, device: Device, index: int, install_day: int,
                 else contract.SESSION
             )
             version = versions[start >= upgrade_ms]
-            session = [_new(Event, (start, operation, version, launch, length, None, None))]
-            _add_inapp(session, rng, catalogue, end_ms)
-            yield session
+            yield _new(Event, (start, operation, version, launch, length, None, None))
+            yield from _inapp(rng, catalogue, start, length, end_ms, version, launch)
         launches = []
         while not launches:
             day_index += 1
@@ -413,11 +409,14 @@ def _sessions(sim: Simulation, device: Device, index: int, install_day: int,
                 launches = _draw_day(rng, day, rhythm.hours, rhythm.weekday_counts)
 
 
-def _add_inapp(session: list[Event], rng: random.Random, catalogue: _Catalogue, end_ms: int,
-               ) -> None:
-    """Appends the in-app events of the session ``[launch]``, in time order (those past the
-    period dropped)."""
-    start, _, version, launch, length, _, _ = session[0]
+def _inapp(rng: random.Random, catalogue: _Catalogue, start: int, length: int, end_ms: int,
+           version: str, launch: int) -> list[Event]:
+    """The in-app events of one session, in time order (those past the period dropped).
+
+    Drawn only once the session's launch has been taken, so a timeline waiting on its next
+    launch holds no in-app events (handing out whole sessions measured no faster and held
+    8 % more memory with 100,000 devices).
+    """
     random_ = rng.random
     found: list[tuple[int, EventSpec]] = []
     add, first, span = found.append, start + 1, length - 1
@@ -427,9 +426,10 @@ def _add_inapp(session: list[Event], rng: random.Random, catalogue: _Catalogue, 
             add((first + int(random_() * span), spec))
             product *= random_()
     if not found:
-        return
+        return []
     found.sort(key=_first)
-    append, inapp = session.append, contract.INAPP
+    events: list[Event] = []
+    append, inapp = events.append, contract.INAPP
     previous = start
     for time_ms, spec in found:
         if time_ms <= previous:  # strictly increasing, even on a tie
@@ -442,6 +442,7 @@ def _add_inapp(session: list[Event], rng: random.Random, catalogue: _Catalogue, 
             low, high = spec.revenue
             revenue = round(low + (high - low) * random_(), 2)
         append(_new(Event, (time_ms, inapp, version, launch, 0, spec, revenue)))
+    return events
 
 
 def merge_by_time(streams: Iterable[tuple[int, Iterator[Event], T]],
