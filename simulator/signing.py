@@ -42,13 +42,20 @@ class Verifier:
         self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
         self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
 
-    def __call__(self, body: bytes, signature: str) -> bool:
+    def __call__(self, body: bytes, signature: str | bytes) -> bool:
+        """``signature`` may also be the raw header bytes (read as latin-1, HTTP's default):
+        the usual exact lowercase hex then needs no decoding."""
         inner = self._inner.copy()
         inner.update(body)
         outer = self._outer.copy()
         outer.update(inner.digest())
+        expected = outer.hexdigest().encode("ascii")
+        if type(signature) is bytes:
+            if hmac.compare_digest(expected, signature):
+                return True
+            signature = signature.decode("latin-1")
         given = signature.strip().lower().encode("utf-8", "surrogateescape")
-        return hmac.compare_digest(outer.hexdigest().encode("ascii"), given)
+        return hmac.compare_digest(expected, given)
 
     def __repr__(self) -> str:
         return "Verifier(<dev key hidden>)"

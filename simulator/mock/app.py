@@ -30,6 +30,8 @@ from simulator.mock.faults import Decision, FaultError, FaultPlan, parse_rule
 from simulator.mock.journal import Journal, RouteKey, route_key
 from simulator.mock.registry import ZERO_PLAN, Registry
 from simulator.mock.validation import Inspector
+from simulator.profiles import App
+from simulator.signing import Verifier
 
 ADMIN_BODY_LIMIT = 1024 * 1024
 ROUTE_CACHE_SIZE = 4096
@@ -39,6 +41,9 @@ _ACCEPTED_START = {"type": "http.response.start", "status": 202,
 _EMPTY_BODY = {"type": "http.response.body", "body": b""}
 _JSON = b"application/json"
 _DISCONNECTED = object()
+
+# A known route: (route, journal route key, (app, signature check) or None, path).
+_Target = tuple[contract.Route, RouteKey, "tuple[App, Verifier] | None", str]
 
 MESSAGE_UNKNOWN_APP = "Application ID not found"
 MESSAGE_BAD_SIGNATURE = "Authentication failed"
@@ -61,7 +66,7 @@ class MockApp:
         self.started_at = time.time()
         self._on_shutdown = on_shutdown
         self._admin = Admin(self)
-        self._routes: dict[str, tuple[contract.Route, RouteKey] | None] = {}
+        self._targets: dict[str, _Target | None] = {}
         self._hanging: set[asyncio.Transport] = set()
         self._inspect = Inspector()
 
@@ -70,14 +75,17 @@ class MockApp:
         for transport in list(self._hanging):
             transport.close()
 
-    def _route(self, path: str) -> tuple[contract.Route, RouteKey] | None:
-        """``contract.parse_path`` and the journal's name for the route, remembered for the
-        few paths a load test uses (bounded, so a fuzzer's endless new paths cannot grow it)."""
+    def _target(self, path: str) -> _Target | None:
+        """What a path names (``contract.parse_path``, the journal's route key, the registered
+        app and its signature check), remembered for the few paths a load test uses (bounded,
+        so a fuzzer's endless new paths cannot grow it). The registry is fixed before serving,
+        so the app found here stays right."""
         route = contract.parse_path(path)
-        known = None if route is None else (route, route_key(route))
-        if len(self._routes) < ROUTE_CACHE_SIZE:
-            self._routes[path] = known
-        return known
+        target = None if route is None else (
+            route, route_key(route), self.registry.get(route.platform, route.app_id), path)
+        if len(self._targets) < ROUTE_CACHE_SIZE:
+            self._targets[path] = target
+        return target
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -100,11 +108,11 @@ class MockApp:
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]
         try:
-            known = self._routes[path]
+            target = self._targets[path]
         except KeyError:
-            known = self._route(path)
+            target = self._target(path)
         method: str = scope["method"]
-        if known is None:
+        if target is None:
             if path.startswith(ADMIN_PREFIX) or path == OPENAPI_PATH:
                 await self._admin_call(scope, receive, send, method, path)
                 return
@@ -115,9 +123,9 @@ class MockApp:
             self.journal.unrouted(method, path, 405, "method not allowed", b"")
             await _error(send, 405, f"{method} not allowed; use POST", ((b"allow", b"POST"),))
             return
-        route, where = known
+        # The cached path: a ring of 100,000 entries then shares one string per route.
+        route, where, known_app, path = target
         journal = self.journal
-        known_app = self.registry.get(route.platform, route.app_id)
         if known_app is None:
             reason = f"unknown app {route.app_id} on {route.platform}"
             journal.rejected(where, path, 401, reason, b"")
@@ -133,7 +141,16 @@ class MockApp:
             elif name == b"x-mock-fault":
                 fault_header = value
         limit = contract.MAX_BODY_BYTES
-        body = None if length > limit else await _read_body(receive, limit)
+        if length > limit:
+            body = None
+        else:  # usually the whole body is in the first message: no extra coroutine for it
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body"):
+                body = message.get("body", b"")
+                if len(body) > limit:  # chunked: no content-length said so beforehand
+                    body = None
+            else:
+                body = await _rest_of_body(message, receive, limit)
         if body is _DISCONNECTED:
             return
         if body is None:
@@ -142,7 +159,7 @@ class MockApp:
                          ((b"connection", b"close"),))
             return
         app, verify = known_app
-        if signature is None or not verify(body, signature.decode("latin-1")):
+        if signature is None or not verify(body, signature):
             reason = "no authorization header" if signature is None else "signature mismatch"
             journal.rejected(where, path, 401, reason, body)
             await _error(send, 401, MESSAGE_BAD_SIGNATURE)
@@ -259,7 +276,11 @@ def _no_constant(name: str) -> Any:
 
 async def _read_body(receive: Any, limit: int) -> Any:
     """The whole body; None when it grows past ``limit``; _DISCONNECTED if the client left."""
-    message = await receive()
+    return await _rest_of_body(await receive(), receive, limit)
+
+
+async def _rest_of_body(message: dict[str, Any], receive: Any, limit: int) -> Any:
+    """``_read_body`` once its first message has arrived."""
     if message["type"] != "http.request":
         return _DISCONNECTED
     body = message.get("body", b"")

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from simulator import contract
-from simulator.contract import Route
+from simulator.contract import FIRST_OPEN, TIMESTAMP_WINDOW_MS, Route
 
 ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
@@ -122,7 +122,8 @@ class Journal:
     ) -> bool:
         """Record a 202; returns False when it was a duplicate of an accepted request id."""
         key = (where, 202)
-        self._outcomes[key] = self._outcomes.get(key, 0) + 1
+        outcomes = self._outcomes
+        outcomes[key] = outcomes.get(key, 0) + 1
         self.accepted += 1
         now = time.time()
         request_id = body.get("request_id")
@@ -136,8 +137,12 @@ class Journal:
             self._remember_id(id_hash)
         self.unique += 1
         warnings = self._soft_findings(where, body, soft, now)
-        self._log((self._next(), now, "POST", path, where, 202, ACCEPTED, "", warnings,
-                   fault, raw))
+        self._seq = seq = self._seq + 1
+        entry = (seq, now, "POST", path, where, 202, ACCEPTED, "", warnings, fault, raw)
+        if self.ring_size:  # _log, inlined: this runs for every accepted request
+            self._ring.append(entry)
+        if self._sink is not None:
+            self._sink(entry)
         return True
 
     def _remember_id(self, id_hash: int) -> None:
@@ -154,7 +159,7 @@ class Journal:
         custom = contract.custom_id(body)
         if custom is not None:
             device = hash((where[APP_ID], custom))
-            if where[OPERATION] == contract.FIRST_OPEN:
+            if where[OPERATION] == FIRST_OPEN:
                 self._devices.add(device)
             elif device not in self._devices:
                 found = found or []
@@ -163,7 +168,7 @@ class Journal:
         stamp = body.get("timestamp")
         if type(stamp) is int:
             now_ms = int(now * 1000)
-            if stamp > now_ms or stamp < now_ms - contract.TIMESTAMP_WINDOW_MS:
+            if stamp > now_ms or stamp < now_ms - TIMESTAMP_WINDOW_MS:
                 found = found or []
                 found.append((TIMESTAMP_REPLACED,
                               f"timestamp {stamp} replaced by receive time {now_ms}"))
