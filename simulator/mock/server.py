@@ -132,7 +132,7 @@ def make_server(app: MockApp) -> Any:
             await super().shutdown(sockets)
 
     config = uvicorn.Config(
-        app, http="httptools", loop="none", lifespan="on", access_log=False,
+        app, http="httptools", loop="none", lifespan="on", interface="asgi3", access_log=False,
         log_config=None, log_level="warning", timeout_graceful_shutdown=1,
         server_header=False, date_header=False, proxy_headers=False,
     )
