@@ -200,20 +200,6 @@ class DevicePayloads:
         return _BODY_WITH_PARAMETERS % (timestamp, request_id.encode(), static, tail,
                                         _parameters(event))
 
-    def body_and_text(self, event: Event, request_id: str) -> tuple[bytes, bytes]:
-        """The body and the same body as JSON string content, built from fragments escaped
-        once (escaping each whole body costs more than the rest of building it)."""
-        static = self._static or self._serialise()
-        tail, tail_text = self._app.tail(event)
-        timestamp, rid = event.time_ms, request_id.encode()
-        if event.revenue is None:
-            return (_BODY % (timestamp, rid, static, tail),
-                    _BODY_TEXT % (timestamp, rid, self._static_text, tail_text))
-        parameters = _parameters(event)
-        return (_BODY_WITH_PARAMETERS % (timestamp, rid, static, tail, parameters),
-                _BODY_WITH_PARAMETERS_TEXT % (timestamp, rid, self._static_text, tail_text,
-                                              json_string_content(parameters)))
-
     def record(self, event: Event, request_id: bytes, head: bytes) -> bytes:
         """``event`` signed, as one JSON line: ``{"time":…,<head>"<signature>"},"body":"…"}``.
 

@@ -64,9 +64,11 @@ def test_inapp_bodies_carry_event_name_and_revenue(profile_set: ProfileSet) -> N
         for event in sim.timeline(device, index):
             if event.operation != contract.INAPP:
                 continue
-            raw, text = builder.body_and_text(event, rid := next(ids))
-            assert raw == builder.body(event, rid)
-            assert orjson.loads(b'"' + text + b'"') == raw.decode()  # the JSON-string form
+            rid = next(ids)
+            raw = builder.body(event, rid)
+            line = orjson.loads(builder.record(event, rid.encode(), b'"headers":{"authorization":'))
+            assert line["body"] == raw.decode()  # the JSON-string form in a generate line
+            assert signing.verify(raw, app.dev_key, line["headers"]["authorization"])
             body = orjson.loads(raw)
             assert body["event_name"] == event.spec.name
             if event.spec.revenue is not None:
