@@ -8,6 +8,16 @@ from typing import Any
 
 from simulator.errors import UsageError
 
+EPILOG = """examples:
+  ctvsim mock                                   # 127.0.0.1:8080, bundled apps
+  ctvsim mock --port 0 --journal run.db         # a free port; every request also to SQLite
+  ctvsim mock --fault status=503,probability=0.05 --fault latency=uniform:10:50 --fault-seed 1
+  curl http://127.0.0.1:8080/__admin/stats      # what arrived, per app, platform, operation
+
+exit codes: 0 after a graceful stop (Ctrl-C, SIGTERM); 2 bad flag, broken apps/faults file,
+port in use, or --workers > 1.
+"""
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -16,6 +26,7 @@ def register(subparsers: Any) -> None:
         description="Serve the AppsFlyer PC/Console/CTV S2S API locally: contract checks, "
         "HMAC signatures, a request journal under /__admin/ and injectable faults. Prints the "
         "base URL and the admin URL, stops gracefully on Ctrl-C or SIGTERM.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1: loopback only)")
