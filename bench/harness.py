@@ -95,12 +95,11 @@ def bare_locustfile(scratch: Path) -> Path:
     app = default_app(profile_set)
     world = World(profile_set, app, app.dev_key, WorldSettings(1, 0, None, ("roku",)))
     life = world.life("roku", 0.0)
-    request = world.request(life, life.take(), int(time.time() * 1000))
-    path = scratch / "bare.py"
-    path.write_text(BARE_LOCUSTFILE.format(path=request.path, body=request.body,
-                                           headers=request.headers,
-                                           cpu_file=str(scratch / "bare_cpu")))
-    return path
+    path, body, headers = world.request(life, life.take(), int(time.time() * 1000))
+    locustfile = scratch / "bare.py"
+    locustfile.write_text(BARE_LOCUSTFILE.format(path=path, body=body, headers=dict(headers),
+                                                 cpu_file=str(scratch / "bare_cpu")))
+    return locustfile
 
 
 def pinned(core: int):
