@@ -45,23 +45,21 @@ class Inspector:
     def __call__(self, operation: str, platform: str, document: Any) -> contract.Findings:
         if type(document) is not dict:
             return contract.inspect(operation, document, platform=platform)
-        volatile = [(name, document.pop(name, _MISSING)) for name in VOLATILE]
+        # A copy to cut the volatile fields from: popping them from the document and putting
+        # them back would make the dict grow its table on every request.
+        rest = document.copy()
+        volatile = [(name, rest.pop(name, _MISSING)) for name in VOLATILE]
         try:
-            key = hash((operation, platform, orjson.dumps(document)))
+            key = hash((operation, platform, orjson.dumps(rest)))
         except TypeError:  # an integer beyond 64 bits: rare, checked without the memo
             key = None
-        try:
-            stable = self._memo.get(key) if key is not None else None
-            if stable is None:
-                stable = _shared_if_clean(contract.inspect(operation, document, platform=platform))
-                if key is not None:
-                    if len(self._memo) >= self.size:
-                        self._memo.clear()
-                    self._memo[key] = stable
-        finally:
-            for name, value in volatile:
-                if value is not _MISSING:
-                    document[name] = value
+        stable = self._memo.get(key) if key is not None else None
+        if stable is None:
+            stable = _shared_if_clean(contract.inspect(operation, rest, platform=platform))
+            if key is not None:
+                if len(self._memo) >= self.size:
+                    self._memo.clear()
+                self._memo[key] = stable
         return self._with_volatile(operation, volatile, stable)
 
     def _with_volatile(
