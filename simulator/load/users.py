@@ -45,7 +45,10 @@ class DeviceUser(FastHttpUser):
         self.life: Life = self.world.life(self.platform, time.monotonic())
 
     def wait_time(self) -> float:
-        return max(0.0, self.life.due_at() - time.monotonic())
+        life = self.life
+        if life.clock is None:  # --speed max: never a clock to read
+            return 0.0
+        return max(0.0, life.due_at() - time.monotonic())
 
     @task
     def next_event(self) -> None:
@@ -53,7 +56,7 @@ class DeviceUser(FastHttpUser):
         if life.over:
             # The next device starts at once (no extra turn through Locust's wait) when due.
             life = self.life = self.world.life(self.platform, time.monotonic())
-        if life.due_at() > time.monotonic():
+        if life.clock is not None and life.due_at() > time.monotonic():
             return
         event = life.take()
         if event is None:
