@@ -25,7 +25,7 @@ import orjson
 from simulator import signing
 from simulator.behaviour import Period, merge_by_time, parse_start
 from simulator.cli.generate import DEFAULT_START, Traffic
-from simulator.payloads import Signer
+from simulator.signing import Signer
 
 FIXED_BODY = {
     "timestamp": 1767571219112, "request_id": "0878c17b-1a15-4570-8c2d-551cb0aef7b5",

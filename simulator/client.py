@@ -28,8 +28,9 @@ import httpx
 
 from simulator import contract
 from simulator.errors import TargetError, UsageError
-from simulator.payloads import CONTENT_TYPE, Signer
+from simulator.payloads import CONTENT_TYPE
 from simulator.profiles import App
+from simulator.signing import Signer
 
 __all__ = [
     "DEV_KEY_ENV", "MOCK_BASE_URL", "PRODUCTION_DEFAULT_RATE", "AppsFlyerClient",

@@ -10,7 +10,6 @@ per-event fields and the signature, keyed by an HMAC whose key schedule is compu
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Iterator
 from itertools import chain
@@ -22,9 +21,10 @@ from simulator import contract
 from simulator.behaviour import Event
 from simulator.devices import Device
 from simulator.profiles import App
+from simulator.signing import Signer
 
 __all__ = [
-    "CONTENT_TYPE", "AppPayloads", "DevicePayloads", "Request", "Signer", "json_string_content",
+    "CONTENT_TYPE", "AppPayloads", "DevicePayloads", "Request", "json_string_content",
     "request_id_bytes", "request_ids",
 ]
 
@@ -67,35 +67,6 @@ def request_ids(rng: random.Random) -> Iterator[str]:
 def request_id_bytes(rng: random.Random) -> Iterator[bytes]:
     """``request_ids`` as ASCII bytes, for building bodies without encoding each id."""
     return chain.from_iterable(map(bytes.split, _id_blocks(rng)))
-
-
-class Signer:
-    """``signing.sign`` with the HMAC key schedule computed once.
-
-    HMAC-SHA256 is ``H(key ^ opad || H(key ^ ipad || body))``; the two keyed hash states are
-    built here and copied per body, which halves the cost of a signature on the hot path.
-    The dev key is not kept; ``repr`` shows nothing of it.
-    """
-
-    __slots__ = ("_inner", "_outer")
-
-    def __init__(self, dev_key: str) -> None:
-        key = dev_key.encode("ascii")
-        if len(key) > 64:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(64, b"\0")
-        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
-        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
-
-    def __call__(self, body: bytes) -> str:
-        inner = self._inner.copy()
-        inner.update(body)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
-
-    def __repr__(self) -> str:
-        return "Signer(<dev key hidden>)"
 
 
 class Request(NamedTuple):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-__all__ = ["Verifier", "sign", "verify"]
+__all__ = ["Signer", "Verifier", "sign", "verify"]
 
 
 def sign(body: bytes, dev_key: str) -> str:
@@ -23,13 +23,13 @@ def verify(body: bytes, dev_key: str, signature: str) -> bool:
     return hmac.compare_digest(expected, given)
 
 
-class Verifier:
-    """``verify`` for one dev key, with the HMAC key schedule computed once.
+class Signer:
+    """``sign`` for one dev key, with the HMAC key schedule computed once.
 
     HMAC-SHA256 is ``H(key ^ opad || H(key ^ ipad || body))`` (RFC 2104): the two keyed hash
-    states are built here and copied per body, about 40 % less work per check for a server
-    that checks many bodies signed with one key (the mock). Same answers as ``verify``; the
-    key is not kept, and ``repr`` shows nothing of it.
+    states are built here and copied per body, which roughly halves the cost of a signature
+    for code that signs or checks many bodies with one key (the generator, the load users,
+    the mock). Same answers as ``sign``; the key is not kept, and ``repr`` shows nothing of it.
     """
 
     __slots__ = ("_inner", "_outer")
@@ -42,14 +42,29 @@ class Verifier:
         self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
         self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
 
-    def __call__(self, body: bytes, signature: str | bytes) -> bool:
-        """``signature`` may also be the raw header bytes (read as latin-1, HTTP's default):
-        the usual exact lowercase hex then needs no decoding."""
+    def __call__(self, body: bytes) -> str:
         inner = self._inner.copy()
         inner.update(body)
         outer = self._outer.copy()
         outer.update(inner.digest())
-        expected = outer.hexdigest().encode("ascii")
+        return outer.hexdigest()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<dev key hidden>)"
+
+
+class Verifier:
+    """``verify`` for one dev key, on a ``Signer``; the same answers as ``verify``."""
+
+    __slots__ = ("_sign",)
+
+    def __init__(self, dev_key: str) -> None:
+        self._sign = Signer(dev_key)
+
+    def __call__(self, body: bytes, signature: str | bytes) -> bool:
+        """``signature`` may also be the raw header bytes (read as latin-1, HTTP's default):
+        the usual exact lowercase hex then needs no decoding."""
+        expected = self._sign(body).encode("ascii")
         if type(signature) is bytes:
             if hmac.compare_digest(expected, signature):
                 return True

@@ -11,8 +11,9 @@ import pytest
 from simulator import contract, signing
 from simulator.behaviour import Period, Simulation, parse_start
 from simulator.devices import DeviceFactory
-from simulator.payloads import AppPayloads, Signer, request_ids
+from simulator.payloads import AppPayloads, request_ids
 from simulator.profiles import ProfileSet, load_profiles
+from simulator.signing import Signer
 
 START = parse_start("2026-03-02T00:00:00Z")
 

@@ -167,7 +167,7 @@ class Rebaser:
 
 
 def _signers(app_ids: Iterable[str], target: Target, profiles_dir: Path | None) -> dict:
-    from simulator import client, payloads, profiles
+    from simulator import client, profiles, signing
 
     apps = profiles.load_profiles(profiles_dir).apps
     signers = {}
@@ -176,7 +176,7 @@ def _signers(app_ids: Iterable[str], target: Target, profiles_dir: Path | None) 
             key = client.resolve_dev_key(apps.get(app_id), target)
         except UsageError as error:
             raise UsageError(f"--rebase-time re-signs for app {app_id}: {error}") from None
-        signers[app_id] = payloads.Signer(key)
+        signers[app_id] = signing.Signer(key)
     return signers
 
 
