@@ -7,7 +7,6 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -18,18 +17,6 @@ from simulator import contract
 from simulator.mock import FaultError, MockAdminError, MockServer, parse_rule
 
 SE, IN = contract.SESSION, contract.INAPP
-
-
-@pytest.fixture
-def mock() -> Iterator[MockServer]:
-    with MockServer(apps=APPS) as server:
-        yield server
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(trust_env=False, timeout=10) as http:
-        yield http
 
 
 def hit(mock, client, operation=SE, **headers) -> httpx.Response:

@@ -6,11 +6,9 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 from _mock_support import APP, APPS, DIGITS, body, path, post, raw, root, write_apps_yaml
 
 from simulator import contract, signing
@@ -18,18 +16,6 @@ from simulator.mock import MockServer
 from simulator.mock.journal import Journal
 
 FO, SE, IN = contract.FIRST_OPEN, contract.SESSION, contract.INAPP
-
-
-@pytest.fixture
-def mock() -> Iterator[MockServer]:
-    with MockServer(apps=APPS) as server:
-        yield server
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(trust_env=False, timeout=10) as http:
-        yield http
 
 
 def send(mock, client, operation, document, app=APP, platform="roku"):
