@@ -1,8 +1,8 @@
 """Benchmark: the load harness's cost per request, and the memory of 10,000 devices.
 
 1. Throughput. bench/mock.py's trivial ASGI app (reads the body, answers 202) runs on uvicorn +
-   httptools + uvloop, pinned to the last core. On the other core, in turns within one run, the same
-   number of users hammer it for the same time:
+   httptools + uvloop, pinned to the last core. On the other core, in turns within one run
+   (which goes first alternates by round), the same number of users hammer it for the same time:
    - baseline: a bare Locust `FastHttpUser` that posts one constant, pre-signed body in a loop;
    - harness: `ctvsim load --speed max` (real devices and timelines, a fresh request id,
      timestamp and HMAC per request, our request listener and histogram).
@@ -202,10 +202,15 @@ def main() -> int:
         try:
             locustfile = bare_locustfile(scratch)
             bare, harness = [], []
-            for _ in range(args.rounds):
-                bare.append(run_bare(locustfile, url, args.users, args.seconds, load_core,
-                                     scratch))
-                harness.append(run_harness(url, args.users, args.seconds, load_core, scratch))
+            for index in range(args.rounds):
+                # Which of the two runs first is swapped every round: on a shared machine
+                # the first and second slot of a round measured up to 20 % apart.
+                runs = [lambda: bare.append(run_bare(locustfile, url, args.users, args.seconds,
+                                                     load_core, scratch)),
+                        lambda: harness.append(run_harness(url, args.users, args.seconds,
+                                                           load_core, scratch))]
+                for run in runs[::-1] if index % 2 else runs:
+                    run()
                 print(f"round: bare {bare[-1][0]:,.0f} req/s ({bare[-1][1]:,.0f} per CPU-s), "
                       f"harness {harness[-1][0]:,.0f} req/s ({harness[-1][1]:,.0f} per CPU-s)",
                       flush=True)
