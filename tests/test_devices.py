@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import math
+import random
 import re
 import subprocess
 import sys
@@ -19,7 +20,13 @@ import pytest
 from faker import Faker
 
 from simulator import contract
-from simulator.devices import CUSTOMER_USER_ID_SHARE, CTVProvider, Device, DeviceFactory
+from simulator.devices import (
+    CUSTOMER_USER_ID_SHARE,
+    CTVProvider,
+    Device,
+    DeviceFactory,
+    is_public_ipv4,
+)
 from simulator.profiles import AD_ID_FORMATS, ProfileSet, load_profiles
 
 PER_PLATFORM = 10_000
@@ -136,6 +143,21 @@ def test_every_ip_is_public_ipv4() -> None:
         assert address.version == 4 and address.is_global, ip
         assert not any(address in network for network in NON_PUBLIC), ip
         assert str(address) == ip  # canonical dotted quad, no leading zeros
+
+
+def test_the_non_public_table_covers_every_range_ipaddress_calls_non_global() -> None:
+    """is_public_ipv4 answers from its own table alone: check it against ipaddress at every
+    boundary of the ranges both know and at random addresses."""
+    edges = [int(net.network_address) + offset for net in NON_PUBLIC
+             for offset in (-1, 0, 1)] + [int(net.broadcast_address) + offset
+                                          for net in NON_PUBLIC for offset in (-1, 0, 1)]
+    small = [int(ipaddress.IPv4Address(ip)) for ip in (
+        "192.0.0.8", "192.0.0.9", "192.0.0.10", "192.0.0.170", "192.0.0.171", "255.255.255.255")]
+    rng = random.Random(5)
+    candidates = edges + small + [rng.getrandbits(32) for _ in range(200_000)]
+    for value in candidates:
+        if 0 <= value < 2**32 and is_public_ipv4(value):
+            assert ipaddress.IPv4Address(value).is_global, ipaddress.IPv4Address(value)
 
 
 FORMAT_CHECKS = {
