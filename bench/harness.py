@@ -88,11 +88,11 @@ def start_server(core: int) -> tuple[subprocess.Popen, str]:
 
 def bare_locustfile(scratch: Path) -> Path:
     """A locustfile posting one real, signed first_open body, built once."""
-    from simulator.load.world import World, WorldSettings, default_app
+    from simulator.load.world import World, WorldSettings
     from simulator.profiles import load_profiles
 
     profile_set = load_profiles()
-    app = default_app(profile_set)
+    app = profile_set.app()
     world = World(profile_set, app, app.dev_key, WorldSettings(1, 0, None, ("roku",)))
     life = world.life("roku", 0.0)
     path, body, headers = world.request(life, life.take(), int(time.time() * 1000))
@@ -170,12 +170,12 @@ def device_state_memory(devices: int) -> float:
     import gc
     import tracemalloc
 
-    from simulator.load.world import World, WorldSettings, default_app, load_platforms
+    from simulator.load.world import World, WorldSettings
     from simulator.profiles import load_profiles
 
     profile_set = load_profiles()
-    app = default_app(profile_set)
-    platforms = tuple(load_platforms(profile_set, app, None))
+    app = profile_set.app()
+    platforms = tuple(profile_set.app_platforms(app))
     gc.collect()
     tracemalloc.start()
     world = World(profile_set, app, app.dev_key, WorldSettings(1, 0, 1440.0, platforms))

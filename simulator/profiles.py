@@ -164,6 +164,38 @@ class ProfileSet:
         return WeightedTable.of([(self.profiles[name], self.profiles[name].weight)
                                  for name in dict.fromkeys(names)])
 
+    def app(self, app_id: str | None = None) -> App:
+        """The app `app_id`, or by default the first on the normal plan (the zero plan's
+        traffic is all 403s, which is no default for anything)."""
+        if app_id:
+            if app_id not in self.apps:
+                raise UsageError(
+                    f"unknown app {app_id!r}; known apps: {', '.join(self.apps) or 'none'}"
+                )
+            return self.apps[app_id]
+        for app in self.apps.values():
+            if app.plan == "normal":
+                return app
+        raise UsageError("no app on the normal plan in apps.yaml; pass --app")
+
+    def app_platforms(self, app: App, wanted: Sequence[str] | None = None) -> list[str]:
+        """The platforms to simulate for `app`: those it runs on that have a profile, or the
+        `wanted` ones (in that order, without repeats) once each is checked."""
+        if not wanted:
+            chosen = [name for name in self.profiles if name in app.platforms]
+            if not chosen:
+                raise UsageError(f"app {app.app_id} runs on {', '.join(app.platforms)}, and "
+                                 "none of those has a profile")
+            return chosen
+        for name in wanted:
+            if name not in self.profiles:
+                raise UsageError(f"unknown platform {name!r}; allowed: "
+                                 f"{', '.join(self.profiles)}")
+            if name not in app.platforms:
+                raise UsageError(f"app {app.app_id} does not run on {name}; it runs on "
+                                 f"{', '.join(app.platforms)}")
+        return list(dict.fromkeys(wanted))
+
 
 def os_parts(version: str) -> dict[str, str]:
     """The OS placeholders of a user-agent template; missing dotted parts render as "0"."""

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from simulator.behaviour import Period, Simulation
     from simulator.devices import Device
     from simulator.payloads import AppPayloads
-    from simulator.profiles import App, ProfileSet
 
 # A fixed default start (a Monday, 00:00 UTC) keeps output byte-identical across days; pass
 # --start for other periods, and `ctvsim send --rebase-time` to replay old files live.
@@ -135,8 +134,8 @@ class Traffic:
         from simulator import behaviour, client, devices, payloads, profiles
 
         profile_set = profiles.load_profiles(profiles_dir)
-        app = _choose_app(profile_set, app_id)
-        chosen = _choose_platforms(profile_set, app, platforms)
+        app = profile_set.app(app_id)
+        chosen = profile_set.app_platforms(app, platforms)
         restricted = profiles.ProfileSet(
             {name: profile_set.profiles[name] for name in chosen}, profile_set.curves,
             profile_set.apps,
@@ -214,36 +213,6 @@ def _line_heads(app_id: str, platform: str) -> dict[str, list]:
         })[1:-4], 0]
         for operation in contract.OPERATIONS
     }
-
-
-def _choose_app(profile_set: ProfileSet, app_id: str | None) -> App:
-    apps = profile_set.apps
-    if app_id is not None:
-        if app_id not in apps:
-            raise UsageError(f"--app: unknown app {app_id!r}; known: {', '.join(apps)}")
-        return apps[app_id]
-    for app in apps.values():
-        if app.plan == "normal":
-            return app
-    raise UsageError("no app on the normal plan in apps.yaml; pass --app")
-
-
-def _choose_platforms(profile_set: ProfileSet, app: App, platforms: list[str] | None,
-                      ) -> list[str]:
-    if platforms is None:
-        chosen = [name for name in profile_set.profiles if name in app.platforms]
-        if not chosen:
-            raise UsageError(f"app {app.app_id} runs on {', '.join(app.platforms)}, and none "
-                             "of those has a profile")
-        return chosen
-    for name in platforms:
-        if name not in profile_set.profiles:
-            raise UsageError(f"--platforms: unknown platform {name!r}; allowed: "
-                             f"{', '.join(profile_set.profiles)}")
-        if name not in app.platforms:
-            raise UsageError(f"--platforms: app {app.app_id} does not run on {name}; it runs "
-                             f"on {', '.join(app.platforms)}")
-    return list(dict.fromkeys(platforms))
 
 
 def _print_summary(summary: Summary, output: str, elapsed: float) -> None:

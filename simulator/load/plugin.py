@@ -39,7 +39,7 @@ from simulator.load.monitor import start_monitor
 from simulator.load.recorder import Recorder
 from simulator.load.summary import Summary, format_table
 from simulator.load.users import DeviceUser
-from simulator.load.world import World, WorldSettings, choose_app, load_platforms
+from simulator.load.world import World, WorldSettings
 from simulator.profiles import ProfileSet, load_profiles
 
 _installed: set[int] = set()
@@ -115,8 +115,8 @@ def _on_init(environment: Any, **_: Any) -> None:
     try:
         settings = _settings(parsed, environment.host)
         profile_set = load_profiles(Path(parsed.ctv_profiles) if parsed.ctv_profiles else None)
-        app = choose_app(profile_set, settings["app"])
-        platforms = load_platforms(profile_set, app, settings["platforms"])
+        app = profile_set.app(settings["app"])
+        platforms = profile_set.app_platforms(app, settings["platforms"])
         targets.dev_key(settings["target"], app)  # no key for a remote target: stop here
     except UsageError as error:
         for line in str(error).splitlines():
@@ -154,8 +154,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         harness.settings = _settings(environment.parsed_options, environment.host)
     settings = harness.settings
     worker = max(0, getattr(environment.runner, "worker_index", 0))
-    app = choose_app(harness.profile_set, settings["app"])
-    harness.platforms = load_platforms(harness.profile_set, app, settings["platforms"])
+    app = harness.profile_set.app(settings["app"])
+    harness.platforms = harness.profile_set.app_platforms(app, settings["platforms"])
     world_settings = WorldSettings(settings["seed"], worker, settings["speed"],
                                    tuple(harness.platforms))
     harness.world = World(harness.profile_set, app, targets.dev_key(settings["target"], app),

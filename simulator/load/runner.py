@@ -39,7 +39,6 @@ from simulator.load.reconcile import difference, reconcile
 from simulator.load.recorder import Recorder
 from simulator.load.shapes import SHAPES
 from simulator.load.summary import Summary, format_table
-from simulator.load.world import choose_app, load_platforms
 
 STOP_TIMEOUT_S = 10  # let in-flight requests finish, so every request sent is counted
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
@@ -106,8 +105,8 @@ def prepare(args: Any) -> Plan:
     if not embedded:
         _, max_rps = targets.check(args.target, args.allow_production, args.max_rps)
     profile_set = load_profiles(Path(args.profiles) if args.profiles else None)
-    app = choose_app(profile_set, args.app)
-    platforms = load_platforms(profile_set, app, options.parse_platforms(args.platforms or ""))
+    app = profile_set.app(args.app)
+    platforms = profile_set.app_platforms(app, options.parse_platforms(args.platforms or ""))
     report_dir = Path(args.report_dir) if args.report_dir else None
     if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
         raise UsageError(f"--report-dir {report_dir}: exists and is not a directory")

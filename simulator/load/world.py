@@ -15,13 +15,12 @@ No Locust import here: the memory benchmark builds thousands of lives without ge
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from simulator import contract
 from simulator.behaviour import Event, Period, SimClock, Simulation, parse_start
 from simulator.devices import DeviceFactory
-from simulator.errors import UsageError
 from simulator.payloads import CONTENT_TYPE, AppPayloads, DevicePayloads, request_ids
 from simulator.profiles import App, ProfileSet
 
@@ -30,41 +29,6 @@ from simulator.profiles import App, ProfileSet
 SIM_START = "2026-01-05T05:00:00Z"
 PERIOD_DAYS = 7
 INSTALL_WINDOW_DAYS = 1  # every device installs on the first simulated day of its life
-
-
-def default_app(profile_set: ProfileSet) -> App:
-    """The first app on a normal plan: the one a load test reports on unless told otherwise."""
-    for app in profile_set.apps.values():
-        if app.plan != "zero":
-            return app
-    raise UsageError("no app on a normal plan in the apps file; pass --app")
-
-
-def choose_app(profile_set: ProfileSet, app_id: str | None) -> App:
-    if not app_id:
-        return default_app(profile_set)
-    app = profile_set.apps.get(app_id)
-    if app is None:
-        raise UsageError(
-            f"unknown app {app_id!r}; known apps: {', '.join(profile_set.apps) or 'none'}"
-        )
-    return app
-
-
-def load_platforms(profile_set: ProfileSet, app: App, wanted: Sequence[str] | None) -> list[str]:
-    """The platforms to simulate: those with a profile that the app runs on, filtered."""
-    available = [p for p in profile_set.profiles if p in app.platforms]
-    if not wanted:
-        if not available:
-            raise UsageError(f"app {app.app_id!r} runs on no platform that has a profile")
-        return available
-    for name in wanted:
-        if name not in available:
-            raise UsageError(
-                f"platform {name!r} is not available for app {app.app_id!r}; "
-                f"allowed: {', '.join(available)}"
-            )
-    return list(dict.fromkeys(wanted))
 
 
 class Life:
