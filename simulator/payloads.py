@@ -161,15 +161,17 @@ class DevicePayloads:
     def paths(self) -> dict[str, str]:
         return self._app.paths(self.device.platform)
 
-    def body(self, event: Event, request_id: str, timestamp_ms: int | None = None) -> bytes:
-        """The exact body bytes of ``event``; ``timestamp_ms`` overrides the event's time."""
+    def body(self, event: Event, request_id: bytes, timestamp_ms: int | None = None) -> bytes:
+        """The exact body bytes of ``event``; ``timestamp_ms`` overrides the event's time.
+
+        ``request_id`` as ASCII bytes (``request_id_bytes``): nothing to encode per request.
+        """
         static = self._static or self._serialise()
         tail = self._app.tail(event)[0]
         timestamp = event.time_ms if timestamp_ms is None else timestamp_ms
         if event.revenue is None:
-            return _BODY % (timestamp, request_id.encode(), static, tail)
-        return _BODY_WITH_PARAMETERS % (timestamp, request_id.encode(), static, tail,
-                                        _parameters(event))
+            return _BODY % (timestamp, request_id, static, tail)
+        return _BODY_WITH_PARAMETERS % (timestamp, request_id, static, tail, _parameters(event))
 
     def record(self, event: Event, request_id: bytes, head: bytes) -> bytes:
         """``event`` signed, as one JSON line: ``{"time":…,<head>"<signature>"},"body":"…"}``.
@@ -200,7 +202,7 @@ class DevicePayloads:
     def request(self, event: Event, request_id: str, timestamp_ms: int | None = None,
                 ) -> Request:
         """``event`` as a signed request (``timestamp_ms``: send it as of another instant)."""
-        body = self.body(event, request_id, timestamp_ms)
+        body = self.body(event, request_id.encode(), timestamp_ms)
         headers = {"authorization": self._app.sign(body), "content-type": CONTENT_TYPE}
         return Request(
             event.time_ms if timestamp_ms is None else timestamp_ms, event.operation,

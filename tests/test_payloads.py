@@ -66,7 +66,7 @@ def test_inapp_bodies_carry_event_name_and_revenue(profile_set: ProfileSet) -> N
             if event.operation != contract.INAPP:
                 continue
             rid = next(ids)
-            raw = builder.body(event, rid)
+            raw = builder.body(event, rid.encode())
             line = orjson.loads(builder.record(event, rid.encode(), b'"headers":{"authorization":'))
             assert line["body"] == raw.decode()  # the JSON-string form in a generate line
             assert signing.verify(raw, app.dev_key, line["headers"]["authorization"])

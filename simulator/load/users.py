@@ -30,8 +30,6 @@ class DeviceUser(FastHttpUser):
     platform: ClassVar[str] = ""
     network_timeout = NETWORK_TIMEOUT_S
     connection_timeout = NETWORK_TIMEOUT_S
-    # The API answers with status codes only: do not ask for compressed bodies.
-    default_headers: ClassVar[dict[str, str]] = {"accept-encoding": "identity"}
 
     def on_start(self) -> None:
         harness = self.environment.ctvsim

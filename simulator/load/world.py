@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from simulator import contract
 from simulator.behaviour import Event, Period, SimClock, Simulation, parse_start
 from simulator.devices import DeviceFactory
-from simulator.payloads import CONTENT_TYPE, AppPayloads, DevicePayloads, request_ids
+from simulator.payloads import CONTENT_TYPE, AppPayloads, DevicePayloads, request_id_bytes
 from simulator.profiles import App, ProfileSet
 
 # Simulated time starts on a Monday at midnight US Eastern, so a run plays a week from its
@@ -41,8 +41,11 @@ class Life:
         self.payloads = payloads
         self.paths = payloads.paths
         # One dict per device, its signature replaced per request: Locust copies the headers
-        # it is given, and a retried attempt re-sends the same signature anyway.
-        self.headers = {"authorization": "", "content-type": CONTENT_TYPE}
+        # it is given, and a retried attempt re-sends the same signature anyway. The API
+        # answers with status codes only, so no compressed answers are asked for (without
+        # an accept-encoding of its own, each request would get Locust's gzip default).
+        self.headers = {"authorization": "", "content-type": CONTENT_TYPE,
+                        "accept-encoding": "identity"}
         self._timeline = timeline
         self.clock = clock  # None: as fast as possible
         self.installed = False  # until a first_open is acknowledged
@@ -107,7 +110,7 @@ class World:
                 profile_set, app, self.period, settings.seed, stream, install_window=window
             )
             self._indexes[platform] = 0
-        self.request_ids = request_ids(
+        self.request_ids = request_id_bytes(
             random.Random(f"ctvsim-load-request-ids:{settings.seed}:{settings.worker}")
         )
 
