@@ -50,8 +50,8 @@ def test_profiles_validate_reports_every_problem_and_exits_2(tmp_path) -> None:
 
 @pytest.mark.parametrize(("args", "says"), [
     (("devices", "--platform", "android", "-n", "3"), "allowed: roku, smartcast"),
-    (("devices", "--mix", "-n", "0"), "-n must be at least 1, got 0"),
-    (("devices", "--mix", "-n", "many"), "invalid int value: 'many'"),
+    (("devices", "--mix", "-n", "0"), "-n: must be > 0, got 0"),
+    (("devices", "--mix", "-n", "many"), "-n: 'many' is not a whole number"),
     (("devices", "-n", "3"), "one of the arguments --platform --mix is required"),
     (("devices", "--mix", "--platform", "roku"), "not allowed with argument"),
     (("devices", "--mix", "--format", "xml"), "invalid choice: 'xml'"),

@@ -195,6 +195,9 @@ def test_plain_locust_with_the_locustfile(mock) -> None:
         (["--speed", "-3"], "--speed"),
         (["--mock-fault", "status=999"], "status"),
         (["--shape", "ramp"], "--shape"),
+        (["--users", "0"], "--users/-u: must be > 0, got 0"),
+        (["--retries", "-1"], "--retries: must be >= 0, got -1"),
+        (["--web-port", "70000"], "--web-port: must be <= 65535, got 70000"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_clear_line(args: list[str], message: str) -> None:

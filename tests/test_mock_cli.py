@@ -83,8 +83,10 @@ def _busy_port() -> tuple[socket.socket, int]:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--workers", "2"], "--workers > 1 is not supported"),
-    (["--port", "70000"], "70000 is out of range"),
-    (["--ring-size", "-1"], "out of range"),
+    (["--port", "70000"], "--port: must be <= 65535, got 70000"),
+    (["--ring-size", "-1"], "--ring-size: must be >= 0, got -1"),
+    (["--dedup-window", "0"], "--dedup-window: must be > 0, got 0"),
+    (["--port", "http"], "--port: 'http' is not a whole number"),
     (["--faults", "/nonexistent/faults.yaml"], "cannot read faults file"),
     (["--fault", "status=418"], "status: must be one of"),
     (["--fault", "latency=gamma:1"], "write fixed:MS"),

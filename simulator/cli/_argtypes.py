@@ -11,8 +11,10 @@ from typing import Any
 _NAMES = {int: "whole number", float: "number"}
 
 
-def number(kind: type, minimum: float, *, strict: bool) -> Callable[[str], Any]:
-    """A parser for a ``kind`` above ``minimum`` (at least ``minimum`` when not ``strict``)."""
+def number(kind: type, minimum: float, *, strict: bool,
+           maximum: float | None = None) -> Callable[[str], Any]:
+    """A parser for a ``kind`` above ``minimum`` (at least ``minimum`` when not ``strict``),
+    and at most ``maximum`` when one is given."""
     def parse(text: str) -> Any:
         try:
             value = kind(text)
@@ -24,6 +26,8 @@ def number(kind: type, minimum: float, *, strict: bool) -> Callable[[str], Any]:
         if value < minimum or (strict and value == minimum):
             raise argparse.ArgumentTypeError(
                 f"must be {'>' if strict else '>='} {minimum:g}, got {text}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be <= {maximum:g}, got {text}")
         return value
     return parse
 
@@ -31,3 +35,5 @@ def number(kind: type, minimum: float, *, strict: bool) -> Callable[[str], Any]:
 positive_int = number(int, 0, strict=True)
 non_negative_int = number(int, 0, strict=False)
 positive_float = number(float, 0, strict=True)
+non_negative_float = number(float, 0, strict=False)
+port = number(int, 0, strict=False, maximum=65535)  # 0: any free port

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simulator.cli._argtypes import positive_int
 from simulator.cli._table import format_table
-from simulator.errors import UsageError
 
 if TYPE_CHECKING:
     from simulator.devices import Device
@@ -38,7 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     source.add_argument("--platform", metavar="P", help="one platform, e.g. roku, tizen, steam")
     source.add_argument("--mix", action="store_true",
                         help="the default mix: platforms by their profile weight")
-    parser.add_argument("-n", type=int, default=10, metavar="N",
+    parser.add_argument("-n", type=positive_int, default=10, metavar="N",
                         help="how many devices (default 10)")
     parser.add_argument("--seed", type=int, default=1, metavar="S", help="seed (default 1)")
     parser.add_argument("--format", choices=FORMATS, default="table",
@@ -52,8 +52,6 @@ def run(args: argparse.Namespace) -> int:
     from simulator.devices import DeviceFactory
     from simulator.profiles import load_profiles
 
-    if args.n < 1:
-        raise UsageError(f"-n must be at least 1, got {args.n}")
     profile_set = load_profiles(args.profiles)
     devices = DeviceFactory(profile_set, args.seed).devices(args.n, args.platform)
     write = {"table": _write_table, "json": _write_json, "jsonl": _write_jsonl}[args.format]

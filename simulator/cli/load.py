@@ -5,6 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from simulator.cli._argtypes import (
+    non_negative_float,
+    non_negative_int,
+    port,
+    positive_float,
+    positive_int,
+)
+
 EPILOG = """\
 exit codes: 0 every threshold held (and reconciliation passed); 2 usage error, nothing sent;
 3 a threshold was breached; 4 reconciliation with the mock failed (lost,
@@ -30,9 +38,9 @@ def register(subparsers: Any) -> None:
         help="where to send (default: start the embedded mock; a ctvsim mock on loopback is "
         "reconciled too)")
     add("--app", metavar="ID", help="app id from the apps file (default: the first normal one)")
-    add("--users", "-u", type=int, default=50, metavar="N",
+    add("--users", "-u", type=positive_int, default=50, metavar="N",
         help="concurrent devices (peak, with a shape; default 50)")
-    add("--spawn-rate", "-r", type=float, metavar="R", help="users started per second "
+    add("--spawn-rate", "-r", type=positive_float, metavar="R", help="users started per second "
         "(default: all at once)")
     add("--duration", "-t", default="30s", metavar="D", help="run time: 30s, 5m, 1h30m "
         "(default 30s)")
@@ -41,20 +49,20 @@ def register(subparsers: Any) -> None:
         help="load shape over the run (default: constant users)")
     add("--speed", default="1440", metavar="X",
         help="simulated seconds per second (1440: a day a minute; max: no waiting)")
-    add("--processes", type=int, default=1, metavar="N",
+    add("--processes", type=positive_int, default=1, metavar="N",
         help="Locust worker processes (Locust's master/worker mode; default 1)")
     add("--web", action="store_true", help="also serve Locust's web UI on 127.0.0.1")
-    add("--web-port", type=int, default=8089, metavar="PORT", help="web UI port (8089)")
+    add("--web-port", type=port, default=8089, metavar="PORT", help="web UI port (8089)")
     add("--report-dir", metavar="DIR",
         help="write locust.html, locust_*.csv, summary.json, junit.xml and locust.log here")
     add("--threshold", action="append", default=[], metavar="EXPR",
         help="pass/fail rule (repeatable), e.g. 'p99<50ms'")
     add("--seed", type=int, default=1, metavar="S", help="seed of all generated data (1)")
-    add("--retries", type=int, default=0, metavar="N",
+    add("--retries", type=non_negative_int, default=0, metavar="N",
         help="re-send failed requests per the client's retry policy (default 0)")
     add("--allow-production", action="store_true",
         help="allow --target production (real events; rate-capped)")
-    add("--max-rps", type=float, default=0.0, metavar="R",
+    add("--max-rps", type=non_negative_float, default=0.0, metavar="R",
         help="cap on requests per second (production: the client's modest default cap)")
     add("--profiles", metavar="DIR", help="extra profiles directory")
     add("--mock-fault", action="append", default=[], metavar="SPEC",

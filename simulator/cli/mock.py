@@ -6,6 +6,7 @@ import argparse
 import gc
 from typing import Any
 
+from simulator.cli._argtypes import non_negative_int, port, positive_int
 from simulator.errors import UsageError
 
 EPILOG = """examples:
@@ -30,7 +31,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1: loopback only)")
-    parser.add_argument("--port", type=_port, default=8080,
+    parser.add_argument("--port", type=port, default=8080,
                         help="TCP port (default 8080; 0 picks a free port)")
     parser.add_argument("--apps", metavar="FILE",
                         help="apps YAML: ids, dev keys, platforms, plans (default: bundled "
@@ -43,37 +44,15 @@ def register(subparsers: Any) -> None:
                         help="seed for fault probabilities and latencies (repeatable runs)")
     parser.add_argument("--journal", metavar="FILE.db",
                         help="also write every request to this SQLite file")
-    parser.add_argument("--ring-size", type=_count, default=100_000, metavar="N",
+    parser.add_argument("--ring-size", type=non_negative_int, default=100_000, metavar="N",
                         help="recent requests kept in memory for /__admin/requests "
                         "(default 100000; 0 turns the in-memory journal off)")
-    parser.add_argument("--dedup-window", type=_positive, default=1_000_000, metavar="N",
+    parser.add_argument("--dedup-window", type=positive_int, default=1_000_000, metavar="N",
                         help="request ids remembered per generation for duplicate detection "
                         "(default 1000000)")
-    parser.add_argument("--workers", type=_positive, default=1, metavar="N",
+    parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
                         help="server processes (only 1: counters must stay exact)")
     parser.set_defaults(run=run)
-
-
-def _int(text: str, low: int, high: int | None, what: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer ({what})") from None
-    if value < low or (high is not None and value > high):
-        raise argparse.ArgumentTypeError(f"{value} is out of range ({what})")
-    return value
-
-
-def _port(text: str) -> int:
-    return _int(text, 0, 65535, "a port is 0-65535")
-
-
-def _count(text: str) -> int:
-    return _int(text, 0, None, "must be >= 0")
-
-
-def _positive(text: str) -> int:
-    return _int(text, 1, None, "must be >= 1")
 
 
 def run(args: argparse.Namespace) -> int:

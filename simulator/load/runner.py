@@ -80,14 +80,6 @@ def prepare(args: Any) -> Plan:
 
     parsed_thresholds = thresholds.parse_all(args.threshold)
     seconds = parse_duration(args.duration)
-    if args.users < 1:
-        raise UsageError("--users must be at least 1")
-    if args.spawn_rate is not None and args.spawn_rate <= 0:
-        raise UsageError("--spawn-rate must be > 0")
-    if args.processes < 1:
-        raise UsageError("--processes must be at least 1")
-    if args.retries < 0:
-        raise UsageError("--retries must be >= 0")
     if args.shape is not None and args.shape not in SHAPES:
         raise UsageError(f"--shape {args.shape!r}; allowed: {', '.join(SHAPES)}")
     try:
