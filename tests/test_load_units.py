@@ -225,8 +225,8 @@ def test_reconciliation_names_each_kind_of_problem(stats: dict, problem: str) ->
 
 
 def test_targets_apply_the_clients_safety_rules_to_urls_too(monkeypatch) -> None:
+    from simulator import targets
     from simulator.errors import UsageError as Refused
-    from simulator.load import targets
 
     monkeypatch.delenv("CTVSIM_DEV_KEY", raising=False)
     with pytest.raises(Refused, match="allow-production"):

@@ -131,7 +131,7 @@ class Traffic:
     def build(cls, profiles_dir: Path | None, app_id: str | None,
               platforms: list[str] | None, n_devices: int, period: Period,
               seed: int) -> Traffic:
-        from simulator import behaviour, client, devices, payloads, profiles
+        from simulator import behaviour, devices, payloads, profiles, targets
 
         profile_set = profiles.load_profiles(profiles_dir)
         app = profile_set.app(app_id)
@@ -141,7 +141,7 @@ class Traffic:
             profile_set.apps,
         )
         return cls(behaviour.Simulation(restricted, app, period, seed),
-                   payloads.AppPayloads(app, client.resolve_dev_key(app)),
+                   payloads.AppPayloads(app, targets.resolve_dev_key(app)),
                    lambda: devices.DeviceFactory(restricted, seed).devices(n_devices),
                    n_devices)
 

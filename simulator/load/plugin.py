@@ -30,10 +30,10 @@ from typing import Any
 from locust import events as locust_events
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
+from simulator import targets
 from simulator.cli import EXIT_THRESHOLD
-from simulator.client import Pacer, RetryPolicy
 from simulator.errors import UsageError
-from simulator.load import options, targets, thresholds
+from simulator.load import options, thresholds
 from simulator.load.locust_csv import final_csv
 from simulator.load.monitor import start_monitor
 from simulator.load.recorder import Recorder
@@ -41,6 +41,7 @@ from simulator.load.summary import Summary, format_table
 from simulator.load.users import DeviceUser
 from simulator.load.world import World, WorldSettings
 from simulator.profiles import ProfileSet, load_profiles
+from simulator.retries import Pacer, RetryPolicy
 
 _installed: set[int] = set()
 GC_GEN0_THRESHOLD = 100_000

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from simulator import targets
 from simulator.cli import (
     EXIT_FAILED_REQUESTS,
     EXIT_INTERRUPTED,
@@ -31,14 +32,14 @@ from simulator.cli import (
     EXIT_RECONCILIATION,
     EXIT_THRESHOLD,
 )
-from simulator.client import DEV_KEY_ENV, resolve_target
 from simulator.errors import UsageError
-from simulator.load import options, reports, targets, thresholds
+from simulator.load import options, reports, thresholds
 from simulator.load.progress import Progress
 from simulator.load.reconcile import difference, reconcile
 from simulator.load.recorder import Recorder
 from simulator.load.shapes import SHAPES
 from simulator.load.summary import Summary, format_table
+from simulator.targets import DEV_KEY_ENV, resolve_target
 
 STOP_TIMEOUT_S = 10  # let in-flight requests finish, so every request sent is counted
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")

@@ -16,9 +16,9 @@ import gevent
 from locust import FastHttpUser, task
 
 from simulator import contract
-from simulator.client import Pacer, RetryPolicy
 from simulator.load.recorder import request_name
 from simulator.load.world import Life, World
+from simulator.retries import Pacer, RetryPolicy
 
 NETWORK_TIMEOUT_S = 10.0
 
