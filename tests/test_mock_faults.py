@@ -180,6 +180,19 @@ def test_a_hanging_request_is_released_when_the_server_stops():
                 pending.result(timeout=10)
 
 
+def test_a_delayed_request_is_answered_at_once_when_the_server_stops(caplog):
+    with MockServer(apps=APPS) as server, httpx.Client(trust_env=False, timeout=30) as http:
+        server.set_faults("latency=fixed:60000")
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(hit, server, http)
+            time.sleep(0.3)
+            start = time.perf_counter()
+            server.stop()
+            assert time.perf_counter() - start < 1.0  # not uvicorn's graceful-shutdown timeout
+            assert pending.result(timeout=10).status_code == 202
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
 # ------------------------------------------------------------------ header, admin API, files
 
 

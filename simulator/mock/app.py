@@ -69,12 +69,29 @@ class MockApp:
         self._admin = Admin(self)
         self._targets: dict[str, _Target | None] = {}
         self._hanging: set[asyncio.Transport] = set()
+        self._delayed: set[asyncio.Future[None]] = set()
         self._inspect = Inspector()
 
-    def release_hanging(self) -> None:
-        """Close the connections of hanging requests, so that stopping never waits for them."""
+    def release_waiting(self) -> None:
+        """When the server stops: close the connections of hanging requests and answer delayed
+        ones at once, so that stopping never waits for an injected fault (and a delayed
+        request still gets its 202 and its journal entry)."""
         for transport in list(self._hanging):
             transport.close()
+        for wake in list(self._delayed):
+            _wake_up(wake)
+
+    async def _delay(self, seconds: float) -> None:
+        """An injected latency on an async timer (no thread), cut short by ``release_waiting``."""
+        loop = asyncio.get_running_loop()
+        wake: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds, _wake_up, wake)
+        self._delayed.add(wake)
+        try:
+            await wake
+        finally:
+            timer.cancel()
+            self._delayed.discard(wake)
 
     def _target(self, path: str) -> _Target | None:
         """What a path names (``contract.parse_path``, the journal's route key, the registered
@@ -216,7 +233,7 @@ class MockApp:
             await _error(send, 400, decision.label)
             return
         if decision.delay:
-            await asyncio.sleep(decision.delay)
+            await self._delay(decision.delay)
         action = decision.action
         if action is None:
             self.journal.delayed += 1
@@ -263,6 +280,11 @@ class MockApp:
             await _send(send, 200, self._admin.openapi_json, headers)
         else:
             await _send(send, status, orjson.dumps(payload), headers)
+
+
+def _wake_up(wake: asyncio.Future[None]) -> None:
+    if not wake.done():
+        wake.set_result(None)
 
 
 def _parse_json(body: bytes) -> Any:

@@ -126,7 +126,7 @@ def make_server(app: MockApp) -> Any:
                     signal.signal(sig, handler)
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-            release = getattr(self.config.app, "release_hanging", None)
+            release = getattr(self.config.app, "release_waiting", None)
             if release is not None:
                 release()
             await super().shutdown(sockets)
