@@ -249,3 +249,26 @@ def test_a_request_the_harness_did_not_send_fails_reconciliation_with_exit_4(moc
     case = ET.parse(tmp_path / "junit.xml").getroot().find("./testsuite/testcase")
     assert case.get("name") == "reconciliation" and case.find("failure") is not None
     assert "reconciliation with the mock: FAILED" in stdout
+
+
+def test_what_goes_on_the_wire_is_signed_json_without_compression(tmp_path: Path) -> None:
+    """Seen by a plain HTTP server, not the mock: each request's own signature over its exact
+    bytes, a JSON content type, and no compressed answers asked for."""
+    from _loopback import Loopback
+
+    from simulator import contract, signing
+
+    with Loopback() as target:
+        done = ctvsim_load("--target", target.url, "--duration", "2s", "--users", "2",
+                           "--speed", "max", "--platforms", "roku",
+                           "--report-dir", str(tmp_path))
+        received = list(target.received)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert len(received) > 10
+    for request in received:
+        assert request.headers["accept-encoding"] == "identity"
+        assert request.headers["content-type"] == "application/json"
+        assert signing.verify(request.body, APP.dev_key, request.headers["authorization"])
+        route = contract.parse_path(request.path)
+        assert route is not None and route.platform == "roku"
+        assert contract.validate(route.operation, json.loads(request.body)) == []
