@@ -272,3 +272,11 @@ def test_what_goes_on_the_wire_is_signed_json_without_compression(tmp_path: Path
         route = contract.parse_path(request.path)
         assert route is not None and route.platform == "roku"
         assert contract.validate(route.operation, json.loads(request.body)) == []
+
+
+def test_a_run_with_nothing_due_says_why_instead_of_an_empty_table_alone() -> None:
+    done = ctvsim_load("--duration", "2s", "--users", "1", "--platforms", "roku")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^Total\s+0\s", done.stdout, re.MULTILINE)
+    assert "ctvsim: note: no request was due: at --speed 1440 this 2 s run played 0.8 " \
+        "simulated hours" in done.stderr

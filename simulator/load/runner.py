@@ -260,6 +260,21 @@ def _locust(plan: Plan, url: str, logs: Path, results: Path, cpus: set[int] | No
     return _run_locust(command, logs / "locust.log", progress, _child_env(plan.embedded), cpus)
 
 
+def _explain_silence(plan: Plan) -> None:
+    """A run that sent nothing is usually a short run at a realistic speed: a device's first
+    launch falls somewhere in its first simulated day. Say so, rather than leave an empty
+    table to puzzle over."""
+    speed = options.parse_speed(plan.args.speed)
+    if speed is None:
+        return
+    hours = plan.seconds * speed / 3600
+    sys.stderr.write(
+        f"ctvsim: note: no request was due: at --speed {plan.args.speed} this "
+        f"{plan.seconds:g} s run played {hours:.2g} simulated hours, and each device first "
+        "launches somewhere in its first simulated day (mostly in the evening); use "
+        "--speed max, a higher --speed or a longer --duration\n")
+
+
 def _judge(plan: Plan, raw: dict[str, Any], stats: dict[str, Any] | None,
            interrupted: bool) -> int:
     recorder = Recorder()
@@ -281,6 +296,8 @@ def _judge(plan: Plan, raw: dict[str, Any], stats: dict[str, Any] | None,
     sys.stdout.write(format_table(data) + "\n")
     if plan.report_dir is not None:
         sys.stdout.write(f"reports: {plan.report_dir}\n")
+    if data["totals"]["requests"] == 0 and not interrupted:
+        _explain_silence(plan)
     if interrupted:
         return EXIT_INTERRUPTED
     if summary.reconciliation is not None and not summary.reconciliation["passed"]:
