@@ -46,10 +46,47 @@ def test_my_sender_survives_an_outage(ctv_mock):
 '''
 
 
+SHARED_TEST = """
+import pytest
+
+from simulator.profiles import load_profiles
+
+SEEN = []
+
+
+@pytest.mark.parametrize("round", range(3))
+def test_each_test_gets_the_shared_mock_as_good_as_new(ctv_mock, round):
+    assert ctv_mock.stats()["requests"] == 0
+    assert ctv_mock.admin.faults()["rules"] == []
+    SEEN.append(ctv_mock.url)
+    ctv_mock.set_faults("status=503")  # left for the next test to find, if reset failed
+
+
+def test_the_shared_mock_is_one_server():
+    assert len(SEEN) == 3 and len(set(SEEN)) == 1
+
+
+class TestOtherApps:
+    @pytest.fixture
+    def ctv_mock_apps(self):
+        return [load_profiles().apps["com.example.arcadegame"]]
+
+    def test_other_apps_get_a_server_of_their_own(self, ctv_mock):
+        assert ctv_mock.url not in SEEN
+        assert [app.app_id for app in ctv_mock.apps] == ["com.example.arcadegame"]
+"""
+
+
 def test_a_users_suite_gets_the_fixture_from_the_entry_point(pytester):
     pytester.makepyfile(test_user=USER_TEST)
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_one_shared_mock_per_session_reset_for_each_test(pytester):
+    pytester.makepyfile(test_shared=SHARED_TEST)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5)
 
 
 def test_the_fixture_works_in_this_suite_too(ctv_mock):
