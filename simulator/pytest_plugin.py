@@ -11,7 +11,7 @@ The fixture is the real mock (strict contract checks, signatures, journal) in a 
 thread on a free loopback port with the bundled demo apps (``ctv_mock.apps``: ids, fake dev
 keys, platforms): the ``MockServer`` (``.url``, ``.admin_url``, ``.stats()``,
 ``.requests(**filters)``, ``.count(**filters)``, ``.warnings()``, ``.set_faults(...)``,
-``.clear_faults()``, ``.reset()``).
+``.clear_faults()``, ``.reset()``, ``.reset_all()``).
 
 One server serves the whole session and every test gets it reset (empty journal, no faults),
 as pytest-httpserver does: starting a server costs about 0.2 s, a reset a few milliseconds.
@@ -52,6 +52,5 @@ def ctv_mock(ctv_mock_apps: Any, request: pytest.FixtureRequest) -> Iterator[Any
             yield server
         return
     server = request.getfixturevalue("ctv_mock_session")
-    server.clear_faults()
-    server.reset()
+    server.reset_all()
     yield server

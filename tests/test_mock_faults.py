@@ -232,6 +232,15 @@ def test_admin_faults_get_put_delete(mock, client):
         mock.set_faults({"colour": "red"})
 
 
+def test_admin_reset_forgets_journal_counters_and_faults_like_wiremock(mock, client):
+    assert hit(mock, client).status_code == 202
+    mock.set_faults("status=503")
+    assert hit(mock, client).status_code == 503
+    assert client.post(mock.admin_url + "reset").status_code == 200
+    assert mock.stats()["requests"] == 0 and mock.admin.faults()["rules"] == []
+    assert hit(mock, client).status_code == 202
+
+
 def test_a_yaml_fault_file_configures_the_mock(tmp_path, client):
     faults = tmp_path / "faults.yaml"
     faults.write_text("seed: 1\nrules:\n  - status: 500\n    first: 2\n  - action: reset\n"

@@ -45,6 +45,7 @@ class Admin:
             "requests/find": {"GET": self._find, "POST": self._find},
             "warnings": {"GET": self._warnings},
             "faults": {"GET": self._faults, "PUT": self._set_faults, "DELETE": self._clear_faults},
+            "reset": {"POST": self._reset_all},
         }
 
     @property
@@ -121,6 +122,12 @@ class Admin:
     def _reset(self, _: Any) -> dict[str, Any]:
         self._mock.journal.reset()
         return {"message": "journal and counters reset"}
+
+    def _reset_all(self, params: Any) -> dict[str, Any]:
+        """WireMock's ``POST /__admin/reset``: as good as new (journal, counters, faults)."""
+        self._clear_faults(params)
+        self._reset(params)
+        return {"message": "journal, counters and faults reset"}
 
     def _warnings(self, params: dict[str, Any]) -> dict[str, Any]:
         limit = int(params.get("limit", 100))

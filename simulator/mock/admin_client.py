@@ -90,3 +90,7 @@ class AdminClient:
     def reset(self) -> None:
         """Forget the journal and every counter (WireMock's ``DELETE /__admin/requests``)."""
         self._call("DELETE", "requests")
+
+    def reset_all(self) -> None:
+        """``reset`` and no faults any more (WireMock's ``POST /__admin/reset``)."""
+        self._call("POST", "reset")

@@ -328,3 +328,6 @@ class MockServer:
 
     def reset(self) -> None:
         self.admin.reset()
+
+    def reset_all(self) -> None:
+        self.admin.reset_all()
