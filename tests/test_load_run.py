@@ -251,14 +251,15 @@ def test_a_request_the_harness_did_not_send_fails_reconciliation_with_exit_4(moc
     assert "reconciliation with the mock: FAILED" in stdout
 
 
-def test_what_goes_on_the_wire_is_signed_json_without_compression(tmp_path: Path) -> None:
+def test_on_the_wire_signed_json_no_compression_no_cookies(tmp_path: Path) -> None:
     """Seen by a plain HTTP server, not the mock: each request's own signature over its exact
-    bytes, a JSON content type, and no compressed answers asked for."""
-    from _loopback import Loopback
+    bytes, a JSON content type, no compressed answers asked for, no cookies sent back."""
+    from _loopback import Loopback, Reply
 
     from simulator import contract, signing
 
-    with Loopback() as target:
+    cookie = Reply(headers={"set-cookie": "session=abc; Path=/"})
+    with Loopback([cookie] * 50) as target:
         done = ctvsim_load("--target", target.url, "--duration", "2s", "--users", "2",
                            "--speed", "max", "--platforms", "roku",
                            "--report-dir", str(tmp_path))
@@ -266,6 +267,7 @@ def test_what_goes_on_the_wire_is_signed_json_without_compression(tmp_path: Path
     assert done.returncode == 0, done.stderr + done.stdout
     assert len(received) > 10
     for request in received:
+        assert "cookie" not in request.headers  # an S2S client keeps no cookies
         assert request.headers["accept-encoding"] == "identity"
         assert request.headers["content-type"] == "application/json"
         assert signing.verify(request.body, APP.dev_key, request.headers["authorization"])
