@@ -2,8 +2,11 @@
 
 1. Throughput. bench/mock.py's trivial ASGI app (reads the body, answers 202) runs on uvicorn +
    httptools + uvloop, pinned to the last core. On the other core, in turns within one run
-   (which goes first alternates by round), the same number of users hammer it for the same time:
-   - baseline: a bare Locust `FastHttpUser` that posts one constant, pre-signed body in a loop;
+   (which goes first rotates by round), the same number of users hammer it for the same time:
+   - baseline: a bare Locust `FastHttpUser` (Locust's defaults) that posts one constant,
+     pre-signed body in a loop;
+   - the same bare user without the session's cookie jar, as the harness runs (the S2S API
+     sets no cookies): the harness's cost with that configuration difference taken out;
    - harness: `ctvsim load --speed max` (real devices and timelines, a fresh request id,
      timestamp and HMAC per request, our request listener and histogram).
    Requests per second of each over the same configured run time, and requests per CPU
@@ -62,7 +65,10 @@ def _stopped(**_):
 
 class Bare(FastHttpUser):
     wait_time = constant(0)
-    default_headers = {{"accept-encoding": "identity"}}
+
+    def on_start(self):
+        if {without_cookies!r}:
+            self.client.client.cookiejar = None
 
     @task
     def post(self):
@@ -87,8 +93,9 @@ def start_server(core: int) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the trivial server did not start")
 
 
-def bare_locustfile(scratch: Path) -> Path:
-    """A locustfile posting one real, signed first_open body, built once."""
+def bare_locustfile(scratch: Path, without_cookies: bool = False) -> Path:
+    """A locustfile posting one real, signed first_open body, built once; Locust's defaults
+    but for ``without_cookies``, which drops the session's cookie jar as the harness does."""
     from simulator.load.world import World, WorldSettings
     from simulator.profiles import load_profiles
 
@@ -97,9 +104,11 @@ def bare_locustfile(scratch: Path) -> Path:
     world = World(profile_set, app, app.dev_key, WorldSettings(1, 0, None, ("roku",)))
     life = world.life("roku", 0.0)
     path, body, headers = world.request(life, life.take(), int(time.time() * 1000))
-    locustfile = scratch / "bare.py"
-    locustfile.write_text(BARE_LOCUSTFILE.format(path=path, body=body, headers=dict(headers),
-                                                 cpu_file=str(scratch / "bare_cpu")))
+    name = "bare_without_cookies" if without_cookies else "bare"
+    locustfile = scratch / f"{name}.py"
+    locustfile.write_text(BARE_LOCUSTFILE.format(
+        path=path, body=body, headers=dict(headers), without_cookies=without_cookies,
+        cpu_file=str(scratch / f"{name}_cpu")))
     return locustfile
 
 
@@ -110,7 +119,7 @@ def pinned(core: int):
 def run_bare(locustfile: Path, url: str, users: int, seconds: int, core: int,
              scratch: Path) -> tuple[float, float]:
     """(requests/s, requests per CPU-second during the test) of the bare FastHttpUser."""
-    out = scratch / "bare.json"
+    out = scratch / f"{locustfile.stem}.json"
     subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(users),
          "-r", str(users), "-t", f"{seconds}s", "-H", url, "--only-summary",
@@ -118,7 +127,7 @@ def run_bare(locustfile: Path, url: str, users: int, seconds: int, core: int,
         check=True, capture_output=True, preexec_fn=pinned(core),
     )
     requests = sum(e["num_requests"] for e in json.loads(out.read_text()))
-    cpu = float((scratch / "bare_cpu").read_text())
+    cpu = float((scratch / f"{locustfile.stem}_cpu").read_text())
     return requests / seconds, requests / cpu
 
 
@@ -201,20 +210,25 @@ def main() -> int:
         scratch = Path(name)
         server, url = start_server(server_core)
         try:
-            locustfile = bare_locustfile(scratch)
-            bare, harness = [], []
+            plain, cookieless = bare_locustfile(scratch), bare_locustfile(scratch, True)
+            runs = {
+                "bare": lambda: run_bare(plain, url, args.users, args.seconds, load_core,
+                                         scratch),
+                "bare_without_cookies": lambda: run_bare(cookieless, url, args.users,
+                                                         args.seconds, load_core, scratch),
+                "harness": lambda: run_harness(url, args.users, args.seconds, load_core,
+                                               scratch),
+            }
+            results: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
+            order = list(runs)
             for index in range(args.rounds):
-                # Which of the two runs first is swapped every round: on a shared machine
-                # the first and second slot of a round measured up to 20 % apart.
-                runs = [lambda: bare.append(run_bare(locustfile, url, args.users, args.seconds,
-                                                     load_core, scratch)),
-                        lambda: harness.append(run_harness(url, args.users, args.seconds,
-                                                           load_core, scratch))]
-                for run in runs[::-1] if index % 2 else runs:
-                    run()
-                print(f"round: bare {bare[-1][0]:,.0f} req/s ({bare[-1][1]:,.0f} per CPU-s), "
-                      f"harness {harness[-1][0]:,.0f} req/s ({harness[-1][1]:,.0f} per CPU-s)",
-                      flush=True)
+                # Which run goes first rotates every round: on a shared machine the slots of
+                # a round measured up to 20 % apart.
+                for name in order[index % 3:] + order[:index % 3]:
+                    results[name].append(runs[name]())
+                print("round: " + ", ".join(
+                    f"{name} {got[-1][0]:,.0f} req/s ({got[-1][1]:,.0f} per CPU-s)"
+                    for name, got in results.items()), flush=True)
             memory = locust_memory(url, args.devices, load_core, scratch)
         finally:
             server.terminate()
@@ -223,23 +237,28 @@ def main() -> int:
     def median(runs: list[tuple[float, float]], index: int) -> float:
         return statistics.median(run[index] for run in runs)
 
-    def paired(index: int) -> float:
-        """The median of the per-round ratios: each round's two runs share the machine's
-        state of the moment, so a neighbour's burst cancels out within the round."""
-        return statistics.median(h[index] / b[index] for b, h in zip(bare, harness, strict=True))
+    def ratios(baseline: str) -> dict[str, float]:
+        """Harness / baseline: the ratio of the medians, and the median of the per-round
+        ratios (each round's runs share the machine's state of the moment, so a
+        neighbour's burst cancels out within the round)."""
+        pairs = list(zip(results[baseline], results["harness"], strict=True))
+        return {
+            "rps": round(median(results["harness"], 0) / median(results[baseline], 0), 3),
+            "per_cpu_second": round(
+                median(results["harness"], 1) / median(results[baseline], 1), 3),
+            "paired_rps": round(statistics.median(h[0] / b[0] for b, h in pairs), 3),
+            "paired_per_cpu_second": round(statistics.median(h[1] / b[1] for b, h in pairs), 3),
+        }
 
     print(json.dumps({
         "users": args.users, "seconds": args.seconds, "rounds": args.rounds,
-        "bare_rps_median": round(median(bare, 0)),
-        "harness_rps_median": round(median(harness, 0)),
-        "ratio_rps": round(median(harness, 0) / median(bare, 0), 3),
-        "bare_per_cpu_second_median": round(median(bare, 1)),
-        "harness_per_cpu_second_median": round(median(harness, 1)),
-        "ratio_per_cpu_second": round(median(harness, 1) / median(bare, 1), 3),
-        "paired_ratio_rps": round(paired(0), 3),
-        "paired_ratio_per_cpu_second": round(paired(1), 3),
-        "rounds_bare": [[round(x) for x in run] for run in bare],
-        "rounds_harness": [[round(x) for x in run] for run in harness],
+        "medians": {name: {"rps": round(median(got, 0)),
+                           "per_cpu_second": round(median(got, 1))}
+                    for name, got in results.items()},
+        "harness_vs_bare": ratios("bare"),
+        "harness_vs_bare_without_cookies": ratios("bare_without_cookies"),
+        "per_round": {name: [[round(x) for x in run] for run in got]
+                   for name, got in results.items()},
         "devices": args.devices, "locust_process": memory,
         "device_state_mb": round(state, 1),
     }, indent=2))
