@@ -25,14 +25,14 @@ from simulator.targets import (
     PRODUCTION_DEFAULT_RATE,
     Target,
     rate_cap,
-    resolve_dev_key,
     resolve_target,
+    signing_key,
 )
 
 __all__ = [
     "DEV_KEY_ENV", "MOCK_BASE_URL", "PRODUCTION_DEFAULT_RATE", "AppsFlyerClient",
-    "AsyncAppsFlyerClient", "Pacer", "RetryPolicy", "SendResult", "Target", "resolve_dev_key",
-    "resolve_target",
+    "AsyncAppsFlyerClient", "Pacer", "RetryPolicy", "SendResult", "Target", "resolve_target",
+    "signing_key",
 ]
 
 

@@ -22,3 +22,8 @@ class ProfileError(UsageError):
 class TargetError(UsageError):
     """A send target cannot be used as asked: an unknown name, production without the opt-in,
     or no dev key for it."""
+
+
+class OutputError(CtvSimError):
+    """An output file could not be written once work had begun (a full disk, say): the CLI
+    prints one line and exits 1; nothing half-written is left at the destination."""

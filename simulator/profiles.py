@@ -150,6 +150,7 @@ class ProfileSet:
     profiles: Mapping[str, Profile]  # in contract.PLATFORMS order
     curves: Mapping[str, tuple[float, ...]]  # 24 hourly weights, normalised
     apps: Mapping[str, App]
+    sources: tuple[Path, ...] = ()  # every file read: commands never write over one
 
     def mix(self, platforms: Sequence[str] | None = None) -> WeightedTable[Profile]:
         """The platforms to draw devices from, weighted by their (renormalised) profile weight."""
@@ -241,8 +242,9 @@ def load_profiles(extra_dir: Path | None = None) -> ProfileSet:
     total = sum(profile.weight for profile in profiles if profile)
     by_platform = {p.platform: replace(p, weight=p.weight / total) for p in profiles if p}
     ordered = {name: by_platform[name] for name in contract.PLATFORMS if name in by_platform}
+    sources = tuple(doc.path for doc in docs.opened if doc.path)
     return ProfileSet(MappingProxyType(ordered), MappingProxyType(curves or {}),
-                      MappingProxyType(apps or {}))
+                      MappingProxyType(apps or {}), sources)
 
 
 def load_apps(path: Path | None = None) -> Mapping[str, App]:
@@ -303,9 +305,10 @@ def _display(path: Path) -> str:
 class _Doc:
     """One YAML file's node tree; every read names its place when it finds a problem."""
 
-    def __init__(self, name: str, root: Node | None) -> None:
+    def __init__(self, name: str, root: Node | None, path: Path | None = None) -> None:
         self.name = name
         self.root = root
+        self.path = path
         self._found: list[tuple[int, int, str]] = []  # (line, column, problem)
         self.flagged: set[int] = set()  # ids of nodes already reported (shared templates)
         self._constructor = yaml.constructor.SafeConstructor()
@@ -313,7 +316,7 @@ class _Doc:
     @classmethod
     def open(cls, path: Path) -> _Doc:
         """The file's node tree; a file that cannot be read or parsed has none."""
-        doc = cls(_display(path), None)
+        doc = cls(_display(path), None, path)
         try:
             doc.root = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
         except OSError as error:

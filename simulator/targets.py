@@ -1,31 +1,41 @@
 """Where requests go and which key signs them: named targets, base URLs, production safety.
 
-Dev keys come from the environment (``CTVSIM_DEV_KEY``) or, for local targets only, from the
-apps file's mock keys; they are read where requests are signed and never printed, logged or
-put on a command line. Production is refused without an explicit opt-in, and then runs under
-a modest rate cap unless the caller sets another.
+A target's host is classified once, by its normalised name (``host_kind``): case, a trailing
+dot, userinfo, a port, percent-escapes and IDNA spellings never change what a URL points at,
+so they never change the decision either. AppsFlyer's production host (and any other host
+under ``appsflyer.com`` but the sandbox) needs an explicit opt-in and runs rate-capped.
+
+One rule chooses the signing key for every command (``signing_key``): the apps file's mock
+keys for loopback targets (the embedded mock, a ``ctvsim mock`` on this machine, and
+``generate``, whose traffic is made for the mock), ``$CTVSIM_DEV_KEY`` for AppsFlyer's hosts
+and any other non-loopback URL. ``$CTVSIM_KEY_SOURCE`` overrides the choice (``env`` or
+``apps``), except that mock keys are never sent to AppsFlyer. Keys are read where requests
+are signed and never printed, logged or put on a command line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from simulator import contract
 from simulator.errors import TargetError
 from simulator.profiles import App
 
 __all__ = [
-    "DEV_KEY_ENV", "MOCK_BASE_URL", "PRODUCTION_DEFAULT_RATE", "Target", "check", "dev_key",
-    "rate_cap", "resolve_dev_key", "resolve_target",
+    "DEV_KEY_ENV", "KEY_SOURCE_ENV", "MOCK_BASE_URL", "PRODUCTION_DEFAULT_RATE", "Target",
+    "check", "dev_key", "host_kind", "rate_cap", "resolve_target", "signing_key",
 ]
 
 MOCK_BASE_URL: Final = "http://127.0.0.1:8080/v1.0/s2s/"
 DEV_KEY_ENV: Final = "CTVSIM_DEV_KEY"
+KEY_SOURCE_ENV: Final = "CTVSIM_KEY_SOURCE"
+KEY_SOURCES: Final = ("auto", "env", "apps")
 # Requests per second to production unless the caller raises it explicitly: enough to check
 # an integration, far from a load test against a live account.
 PRODUCTION_DEFAULT_RATE: Final = 5.0
@@ -34,68 +44,129 @@ NAMED_TARGETS: Final[Mapping[str, str]] = {
     "sandbox": contract.SANDBOX_BASE_URL,
     "mock": MOCK_BASE_URL,
 }
-_PRODUCTION_HOST: Final = urlsplit(contract.PRODUCTION_BASE_URL).hostname
+APPSFLYER_DOMAIN: Final = "appsflyer.com"
+_SANDBOX_HOST: Final = urlsplit(contract.SANDBOX_BASE_URL).hostname
+
+# What a host is, for the safety rules.
+PRODUCTION: Final = "production"  # AppsFlyer's live hosts: opt-in, rate cap, real key
+SANDBOX: Final = "sandbox"  # AppsFlyer's sandbox: real key, no opt-in
+LOOPBACK: Final = "loopback"  # this machine: the apps file's mock keys sign
+REMOTE: Final = "remote"  # any other host: the real key
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
     name: str  # "production", "sandbox", "mock", or the URL as given
     base_url: str  # always ends with "/"
-    production: bool
-    local: bool  # loopback host: the apps file's mock keys may sign for it
+    kind: str  # PRODUCTION, SANDBOX, LOOPBACK or REMOTE (``host_kind``)
+
+    @property
+    def production(self) -> bool:
+        return self.kind == PRODUCTION
+
+    @property
+    def appsflyer(self) -> bool:
+        return self.kind in (PRODUCTION, SANDBOX)
+
+    @property
+    def local(self) -> bool:
+        """A loopback host: the apps file's mock keys sign for it."""
+        return self.kind == LOOPBACK
 
     def url(self, path: str) -> str:
         """``base + path``: a base URL's own path prefix is kept, never replaced."""
         return self.base_url + path.lstrip("/")
 
 
+def normalise_host(host: str) -> str:
+    """The name a host resolves as: unescaped, IDNA-mapped, lowercase, no trailing dots."""
+    name = unquote(host).strip()
+    if not name.isascii():
+        # IDNA maps full-width letters and ideographic full stops to plain ASCII; a name it
+        # refuses resolves nowhere, so it cannot be AppsFlyer's either.
+        with contextlib.suppress(UnicodeError):
+            name = name.encode("idna").decode("ascii")
+    return name.lower().rstrip(".")
+
+
+def host_kind(host: str) -> str:
+    """PRODUCTION, SANDBOX, LOOPBACK or REMOTE for a URL's host, however it is spelled."""
+    name = normalise_host(host)
+    if name == _SANDBOX_HOST:
+        return SANDBOX
+    if name == APPSFLYER_DOMAIN or name.endswith("." + APPSFLYER_DOMAIN):
+        return PRODUCTION
+    if name == "localhost" or name.endswith(".localhost"):
+        return LOOPBACK
+    try:
+        return LOOPBACK if ipaddress.ip_address(name.strip("[]")).is_loopback else REMOTE
+    except ValueError:
+        return REMOTE
+
+
 def resolve_target(spec: str, *, allow_production: bool = False) -> Target:
     """A target by name (production, sandbox, mock) or any http(s) base URL.
 
-    Production, by name or by its host in a URL, is refused without ``allow_production``.
+    Production, by name or by any spelling of its host in a URL, is refused without
+    ``allow_production``.
     """
     name = spec.strip()
     base = NAMED_TARGETS.get(name, name)
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(base)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError as error:
+        raise TargetError(f"target {spec!r} is not a valid URL: {error}") from None
+    if parts.scheme not in ("http", "https") or not host:
         raise TargetError(
             f"unknown target {spec!r}: use production, sandbox, mock or an http(s):// base URL"
         )
     if not base.endswith("/"):
         base += "/"
-    production = parts.hostname == _PRODUCTION_HOST
-    if production and not allow_production:
+    kind = host_kind(host)
+    if kind == PRODUCTION and not allow_production:
         raise TargetError(
             "refusing to send to production without --allow-production "
             "(allow_production=True); try --target sandbox first"
         )
-    return Target(name, base, production, _is_loopback(parts.hostname))
+    return Target(name, base, kind)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def key_source(environ: Mapping[str, str] | None = None) -> str:
+    """``$CTVSIM_KEY_SOURCE``: auto (the default), env or apps."""
+    value = (os.environ if environ is None else environ).get(KEY_SOURCE_ENV, "").strip()
+    if value and value not in KEY_SOURCES:
+        raise TargetError(f"${KEY_SOURCE_ENV} must be one of {', '.join(KEY_SOURCES)}")
+    return value or "auto"
 
 
-def resolve_dev_key(app: App | None, target: Target | None = None, *,
-                    env_var: str = DEV_KEY_ENV, environ: Mapping[str, str] | None = None,
-                    ) -> str:
-    """The key to sign with: ``$CTVSIM_DEV_KEY`` when set, else the app's mock key.
+def signing_key(app: App | None, target: Target | None, *,
+                environ: Mapping[str, str] | None = None) -> str:
+    """The key that signs requests for ``target`` (None: traffic made for the local mock).
 
-    The apps file's keys are for the local mock only, so a non-local target without the
-    environment variable is an error rather than a silently wrong signature.
+    Loopback targets (and None) sign with the app's mock key, everything else with
+    ``$CTVSIM_DEV_KEY``; ``$CTVSIM_KEY_SOURCE`` picks one explicitly. A missing or unusable
+    key is a TargetError that never quotes the key.
     """
-    key = (os.environ if environ is None else environ).get(env_var)
-    if key:
-        return key
-    if app is not None and (target is None or target.local):
+    environ = os.environ if environ is None else environ
+    source = key_source(environ)
+    local = target is None or target.local
+    if source == "apps" and target is not None and target.appsflyer:
+        raise TargetError(f"${KEY_SOURCE_ENV}=apps: the apps file's mock keys never sign for "
+                          f"{target.name}; use $CTVSIM_DEV_KEY")
+    if source == "apps" or (source == "auto" and local):
+        if app is None:
+            raise TargetError("no app to take a mock key from")
         return app.dev_key
-    where = "the target" if target is None else target.name
-    raise TargetError(f"set ${env_var} to the app's dev key to send to {where}")
+    key = environ.get(DEV_KEY_ENV, "")
+    where = "local targets" if local else ("the target" if target is None else target.name)
+    if not key:
+        raise TargetError(f"set ${DEV_KEY_ENV} to the app's dev key to send to {where}")
+    if not (key.isascii() and key.isprintable()) or key != key.strip():
+        raise TargetError(f"${DEV_KEY_ENV} must be printable ASCII without surrounding "
+                          "spaces (it keys the HMAC)")
+    return key
 
 
 def rate_cap(target: Target, requested: float | None) -> float | None:
@@ -106,14 +177,12 @@ def rate_cap(target: Target, requested: float | None) -> float | None:
 
 
 def check(spec: str, allow_production: bool, max_rps: float) -> tuple[Target, float]:
-    """A target checked before anything is sent: resolved (production only when allowed), a
-    key in the environment when it is not local, and its rate cap (0: none)."""
+    """A target checked before anything is sent: resolved (production only when allowed)
+    and its rate cap (0: none). The key is checked with the app, by ``dev_key``."""
     resolved = resolve_target(spec, allow_production=allow_production)
-    if not resolved.local:
-        resolve_dev_key(None, resolved)  # raises unless the environment has a key
     return resolved, rate_cap(resolved, max_rps) or 0.0
 
 
 def dev_key(spec: str, app: App) -> str:
-    """The key to sign with for the target ``spec`` (already checked by ``check``)."""
-    return resolve_dev_key(app, resolve_target(spec, allow_production=True))
+    """The key that signs ``app``'s requests to the target ``spec`` (already checked)."""
+    return signing_key(app, resolve_target(spec, allow_production=True))

@@ -144,14 +144,15 @@ def test_unknown_targets_are_usage_errors(spec: str) -> None:
         client.resolve_target(spec)
 
 
-def test_dev_key_comes_from_the_environment_first_and_mock_keys_stay_local() -> None:
+def test_remote_targets_sign_with_the_environment_key_and_loopback_with_the_mock_key() -> None:
     app = load_profiles().apps["com.example.ctvstream"]
     env = {"CTVSIM_DEV_KEY": "fromenv"}
     mock, sandbox = client.resolve_target("mock"), client.resolve_target("sandbox")
-    assert client.resolve_dev_key(app, sandbox, environ=env) == "fromenv"
-    assert client.resolve_dev_key(app, mock, environ={}) == app.dev_key
+    assert client.signing_key(app, sandbox, environ=env) == "fromenv"
+    assert client.signing_key(app, mock, environ=env) == app.dev_key
+    assert client.signing_key(app, mock, environ={}) == app.dev_key
     with pytest.raises(TargetError, match=r"\$CTVSIM_DEV_KEY") as error:
-        client.resolve_dev_key(app, sandbox, environ={})
+        client.signing_key(app, sandbox, environ={})
     assert app.dev_key not in str(error.value)
 
 

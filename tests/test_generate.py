@@ -11,7 +11,7 @@ import pytest
 
 from simulator import contract, signing
 from simulator.cli import main
-from simulator.cli._atomic import atomic_output
+from simulator.outputs import atomic_output
 from simulator.profiles import load_profiles
 
 ARGS = ["generate", "--devices", "300", "--days", "2", "--seed", "7",
@@ -75,14 +75,19 @@ def test_summary_counts_every_request(tmp_path: Path, capsys: pytest.CaptureFixt
     assert list(tmp_path.iterdir()) == [out]  # no temporary file left behind
 
 
-def test_the_environment_key_signs_instead(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_mock_key_signs_even_with_an_environment_key_unless_told(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """generate's traffic is made for the mock: an exported dev key does not sign it (every
+    request would get 401 there) unless CTVSIM_KEY_SOURCE=env asks for it."""
+    app = load_profiles().app()
     monkeypatch.setenv("CTVSIM_DEV_KEY", "envkey123")
     out = tmp_path / "t.jsonl"
-    assert main(["generate", "--devices", "5", "-o", str(out)]) == 0
-    line = orjson.loads(out.read_bytes().splitlines()[0])
-    assert signing.verify(line["body"].encode(), "envkey123", line["headers"]["authorization"])
-    assert b"envkey123" not in out.read_bytes()
+    for source, key in (("", app.dev_key), ("env", "envkey123")):
+        monkeypatch.setenv("CTVSIM_KEY_SOURCE", source)
+        assert main(["generate", "--devices", "5", "-o", str(out)]) == 0
+        line = orjson.loads(out.read_bytes().splitlines()[0])
+        assert signing.verify(line["body"].encode(), key, line["headers"]["authorization"])
+        assert b"envkey123" not in out.read_bytes()
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -14,6 +14,7 @@ from simulator.load.reconcile import reconcile
 from simulator.load.recorder import Recorder, parse_name, request_name
 from simulator.load.reports import junit_xml
 from simulator.load.summary import Summary, format_table
+from simulator.profiles import load_profiles
 
 
 def test_histogram_is_exact_below_128us_and_within_1_6_percent_above() -> None:
@@ -231,10 +232,11 @@ def test_targets_apply_the_clients_safety_rules_to_urls_too(monkeypatch) -> None
     monkeypatch.delenv("CTVSIM_DEV_KEY", raising=False)
     with pytest.raises(Refused, match="allow-production"):
         targets.check("https://events.appsflyer.com/v1.0/s2s/", False, 0.0)
+    app = load_profiles().app()
     with pytest.raises(Refused, match="CTVSIM_DEV_KEY"):
-        targets.check("production", True, 0.0)
+        targets.dev_key("production", app)
     with pytest.raises(Refused, match="CTVSIM_DEV_KEY"):
-        targets.check("https://sandbox-events.appsflyer.com/v1.0/s2s/", False, 0.0)
+        targets.dev_key("https://sandbox-events.appsflyer.com/v1.0/s2s/", app)
     monkeypatch.setenv("CTVSIM_DEV_KEY", "k" * 22)
     target, cap = targets.check("production", True, 0.0)
     assert target.production and 0 < cap <= 10

@@ -1,6 +1,7 @@
 """`ctvsim`: the command line. Each command lives in its own module and registers itself here.
 
-Exit codes: 0 success; 1 requests finally failed (send); 2 usage error (bad flag, broken
+Exit codes: 0 success; 1 requests finally failed (send), the run failed, or an output could not
+be written once work had begun (a full disk); 2 usage error (bad flag, broken
 profile); 3 a load-test threshold breached; 4 reconciliation found lost or misordered
 requests; 130 interrupted.
 """
@@ -8,10 +9,11 @@ requests; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
-from simulator.errors import UsageError
+from simulator.errors import OutputError, UsageError
 
 EXIT_OK = 0
 EXIT_FAILED_REQUESTS = 1
@@ -22,7 +24,19 @@ EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so every usage error takes one path."""
+    """argparse that raises instead of exiting, so every usage error takes one path.
+
+    A value that starts with a minus and a digit (``--duration -5s``, ``--rate -1e3``) is
+    read as the flag's value, so that its own check can say what is allowed, instead of
+    argparse's "expected one argument". No flag of ctvsim looks like a negative number, so
+    nothing else changes. The matcher is argparse's own hook (present since Python 3.2);
+    without it the stock behaviour remains.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if hasattr(self, "_negative_number_matcher"):
+            self._negative_number_matcher = re.compile(r"^-\.?\d")
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
@@ -44,14 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_error(error: Exception, fallback: str) -> None:
+    for line in str(error).splitlines() or [fallback]:
+        print(f"ctvsim: error: {line}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return int(args.run(args) or EXIT_OK)
     except UsageError as error:
-        for line in str(error).splitlines() or ["invalid usage"]:
-            print(f"ctvsim: error: {line}", file=sys.stderr)
+        _print_error(error, "invalid usage")
         return EXIT_USAGE
+    except OutputError as error:
+        _print_error(error, "an output could not be written")
+        return EXIT_FAILED_REQUESTS
     except KeyboardInterrupt:
         print("ctvsim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

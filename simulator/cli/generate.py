@@ -111,9 +111,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_atomically(path: Path, traffic: Traffic) -> Summary:
-    from simulator.cli._atomic import atomic_output
+    from simulator.outputs import atomic_output
 
-    with atomic_output(path, "-o") as out:
+    with atomic_output(path, "-o", traffic.simulation.profile_set.sources) as out:
         return traffic.write(out)
 
 
@@ -131,17 +131,17 @@ class Traffic:
     def build(cls, profiles_dir: Path | None, app_id: str | None,
               platforms: list[str] | None, n_devices: int, period: Period,
               seed: int) -> Traffic:
+        import dataclasses
+
         from simulator import behaviour, devices, payloads, profiles, targets
 
         profile_set = profiles.load_profiles(profiles_dir)
         app = profile_set.app(app_id)
         chosen = profile_set.app_platforms(app, platforms)
-        restricted = profiles.ProfileSet(
-            {name: profile_set.profiles[name] for name in chosen}, profile_set.curves,
-            profile_set.apps,
-        )
+        restricted = dataclasses.replace(
+            profile_set, profiles={name: profile_set.profiles[name] for name in chosen})
         return cls(behaviour.Simulation(restricted, app, period, seed),
-                   payloads.AppPayloads(app, targets.resolve_dev_key(app)),
+                   payloads.AppPayloads(app, targets.signing_key(app, None)),
                    lambda: devices.DeviceFactory(restricted, seed).devices(n_devices),
                    n_devices)
 

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from simulator.cli import EXIT_FAILED_REQUESTS, EXIT_OK
+from simulator.cli import EXIT_FAILED_REQUESTS, EXIT_INTERRUPTED, EXIT_OK
 from simulator.cli._argtypes import non_negative_int, positive_float, positive_int
 from simulator.errors import UsageError
 
 if TYPE_CHECKING:
-    from simulator.client import AsyncAppsFlyerClient, SendResult, Target
+    from simulator.client import AsyncAppsFlyerClient, SendResult
+    from simulator.targets import Target
 
 EXAMPLES = """\
 examples:
@@ -32,8 +33,15 @@ examples:
   ctvsim generate --devices 20 -o - | ctvsim send - --target http://127.0.0.1:9000/v1.0/s2s/ \\
       --rebase-time --concurrency 4
 
-exit codes: 0 every request accepted (or --allow-failures); 1 some request finally failed;
-2 usage error (bad flag, bad line in FILE, production without --allow-production).
+keys: the file's signatures are sent as they are to a loopback target; for any other target
+(or with --rebase-time) every line is signed again: $CTVSIM_DEV_KEY for AppsFlyer's hosts and
+other non-loopback URLs, the apps file's mock keys for loopback ($CTVSIM_KEY_SOURCE=env|apps
+overrides; see the README's security section).
+
+exit codes: 0 every request accepted (or --allow-failures); 1 some request finally failed, or
+the results could not be written; 2 usage error (bad flag, bad line in FILE, no key for the
+target, production without --allow-production): nothing sent; 130 interrupted (the results
+of the requests that completed are written).
 """
 
 _QUEUE_DEPTH = 256
@@ -62,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="seconds per attempt (default 10)")
     parser.add_argument("--rebase-time", action="store_true",
                         help="move timestamps so the last request is now, keeping their "
-                        "spacing, and re-sign (needs $CTVSIM_DEV_KEY, or a local target)")
+                        "spacing, and re-sign")
     parser.add_argument("--results", type=Path, metavar="FILE",
                         help="write one JSON line per request: line, request_id, operation, "
                         "platform, status, attempts, latency_ms, error")
@@ -127,8 +135,10 @@ def _line(name: str, number: int, record: Any, contract: Any, orjson: Any) -> Li
     if record["operation"] not in contract.OPERATIONS:
         raise bad(f'"operation" must be one of {", ".join(contract.OPERATIONS)}')
     path = record["path"]
-    if not path or path.startswith("/") or "://" in path:
-        raise bad('"path" must be relative to the target base URL, e.g. session/app/roku/<app>')
+    expected = contract.relative_path(record["operation"], record["platform"], record["app_id"])
+    if path != expected or contract.parse_path(contract.S2S_PREFIX + path) is None:
+        raise bad(f'"path" must be exactly an operation path of the contract, '
+                  f'{{operation}}/app/{{platform}}/{{app_id}} (here {expected!r}), got {path!r}')
     authorization = record["headers"].get("authorization")
     if type(authorization) is not str or not authorization:
         raise bad('"headers" must hold the "authorization" signature')
@@ -145,37 +155,40 @@ def _line(name: str, number: int, record: Any, contract: Any, orjson: Any) -> Li
                 type(parsed) is dict)
 
 
-# --------------------------------------------------------------------------- time rebasing
+# --------------------------------------------------------------------------- re-signing
 
 
-class Rebaser:
-    """Moves every timestamp by one shift (the last request lands at ``now``) and re-signs."""
+class Resigner:
+    """Signs every line again with the target's key, after moving its timestamp by one shift
+    (``--rebase-time``: the last request lands at ``now``) when one is given."""
 
-    def __init__(self, last_ms: int, now_ms: int, keys: dict[str, Any]) -> None:
-        self.shift = now_ms - last_ms
-        self._signers = keys
+    def __init__(self, signers: dict[str, Any], shift_ms: int | None = None) -> None:
+        self.shift = shift_ms
+        self._signers = signers
 
     def __call__(self, line: Line) -> Line:
-        import orjson
+        if self.shift is not None:
+            import orjson
 
-        body = orjson.loads(line.body)
-        line.time_ms += self.shift
-        body["timestamp"] = line.time_ms
-        line.body = orjson.dumps(body)
+            body = orjson.loads(line.body)
+            line.time_ms += self.shift
+            body["timestamp"] = line.time_ms
+            line.body = orjson.dumps(body)
         line.authorization = self._signers[line.app_id](line.body)
         return line
 
 
 def _signers(app_ids: Iterable[str], target: Target, profiles_dir: Path | None) -> dict:
-    from simulator import client, profiles, signing
+    from simulator import profiles, signing, targets
 
     apps = profiles.load_profiles(profiles_dir).apps
     signers = {}
     for app_id in app_ids:
         try:
-            key = client.resolve_dev_key(apps.get(app_id), target)
+            key = targets.signing_key(apps.get(app_id), target)
         except UsageError as error:
-            raise UsageError(f"--rebase-time re-signs for app {app_id}: {error}") from None
+            raise UsageError(f"signing app {app_id}'s requests for {target.name}: "
+                             f"{error}") from None
         signers[app_id] = signing.Signer(key)
     return signers
 
@@ -250,20 +263,26 @@ async def _send_all(lines: Iterable[Line], client: AsyncAppsFlyerClient, concurr
 
 
 def run(args: argparse.Namespace) -> int:
+    """Every check first (target, key, every line, the results file), then the requests.
+
+    The file's own signatures go out unchanged only to a loopback target with the apps
+    file's keys (what ``generate`` signs with); for any other target, or ``--rebase-time``,
+    each line is signed again with the key that ``targets.signing_key`` chooses for it.
+    """
     import asyncio
 
     from simulator import client as client_module
+    from simulator import targets
 
-    target = client_module.resolve_target(args.target, allow_production=args.allow_production)
+    target = targets.resolve_target(args.target, allow_production=args.allow_production)
     source = _Source(args.file)
     total, last_ms, app_ids = source.scan(rebase=args.rebase_time)
-    rebase = None
-    if args.rebase_time and total:
-        signers = _signers(app_ids, target, args.profiles)
-        rebase = Rebaser(last_ms, int(time.time() * 1000), signers)
-    lines = source.lines() if rebase is None else map(rebase, source.lines())
+    resign = None
+    if total and (args.rebase_time or not target.local or targets.key_source() == "env"):
+        shift = int(time.time() * 1000) - last_ms if args.rebase_time else None
+        resign = Resigner(_signers(app_ids, target, args.profiles), shift)
+    lines = source.lines() if resign is None else map(resign, source.lines())
     tally = Tally(total)
-    started = time.monotonic()
     retry = client_module.RetryPolicy(retries=args.retries)
 
     async def main(results: IO[bytes] | None) -> None:
@@ -273,14 +292,28 @@ def run(args: argparse.Namespace) -> int:
         ) as http:
             await _send_all(lines, http, args.concurrency, tally, results)
 
-    if args.results is None:
-        asyncio.run(main(None))
-    else:
-        from simulator.cli._atomic import atomic_output
-
-        with atomic_output(args.results, "--results") as results:
+    def send_all(results: IO[bytes] | None) -> bool:
+        """Runs every request; True when Ctrl-C cut it short (what completed still counts)."""
+        try:
             asyncio.run(main(results))
+        except KeyboardInterrupt:
+            return True
+        return False
+
+    started = time.monotonic()
+    if args.results is None:
+        interrupted = send_all(None)
+    else:
+        from simulator.outputs import atomic_output
+
+        with atomic_output(args.results, "--results", source.inputs) as results:
+            interrupted = send_all(results)
     _print_summary(tally, target, time.monotonic() - started)
+    if interrupted:
+        print(f"ctvsim: interrupted: {tally.done:,} of {tally.total:,} requests completed"
+              + (f"; their results are in {args.results}" if args.results else ""),
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     if tally.failed and not args.allow_failures:
         return EXIT_FAILED_REQUESTS
     return EXIT_OK
@@ -320,6 +353,16 @@ class _Source:
 
     def lines(self) -> Iterator[Line]:
         return iter(self._kept) if self._kept is not None else self._read()
+
+    @property
+    def inputs(self) -> list[Path | int]:
+        """What this command reads, which no output may replace (stdin may be a file)."""
+        if self.name != "-":
+            return [Path(self.name)]
+        try:
+            return [sys.stdin.fileno()]
+        except (AttributeError, OSError, ValueError):  # not backed by a file at all
+            return []
 
 
 def _print_summary(tally: Tally, target: Target, elapsed: float) -> None:

@@ -8,6 +8,7 @@ environment (sandbox, production) or the apps file (the local mock) and never fr
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 SPEED_MAX = "max"
@@ -57,13 +58,23 @@ def add_arguments(parser: Any) -> None:
     )
 
 
+MAX_SPEED = 1e9  # simulated seconds per second: beyond it, use 'max'
+
+
 def parse_speed(text: str) -> float | None:
-    """Simulated seconds per real second; None means "as fast as possible" (no waiting)."""
-    if str(text).strip().lower() in (SPEED_MAX, "inf", "0"):
+    """Simulated seconds per real second; None means "as fast as possible" (no waiting).
+
+    Raises ValueError, saying what is allowed, for anything but 'max' or a finite number
+    above 0 and at most MAX_SPEED (0 is not "max": it would mean that time stands still).
+    """
+    if str(text).strip().lower() == SPEED_MAX:
         return None
-    speed = float(text)
-    if speed <= 0:
-        raise ValueError("speed must be > 0 or 'max'")
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = math.nan
+    if not 0 < speed <= MAX_SPEED:
+        raise ValueError(f"{str(text)!r}: a number > 0 and <= {MAX_SPEED:g}, or 'max'")
     return speed
 
 

@@ -94,8 +94,8 @@ def _settings(parsed: Any, host: str | None) -> dict[str, Any]:
     """
     try:
         speed = options.parse_speed(parsed.ctv_speed)
-    except ValueError:
-        raise UsageError(f"--ctv-speed {parsed.ctv_speed!r}: a number > 0 or 'max'") from None
+    except ValueError as error:
+        raise UsageError(f"--ctv-speed {error}") from None
     if parsed.ctv_retries < 0:
         raise UsageError("--ctv-retries must be >= 0")
     spec = host or parsed.ctv_target

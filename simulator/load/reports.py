@@ -1,27 +1,22 @@
 """Report files of a run: the JSON summary and JUnit XML (Locust writes its HTML and CSV).
 
 JUnit holds one test case per threshold and one for reconciliation, so CI systems show each
-gate natively. Files are written to a temporary name and renamed: never half a report.
+gate natively. Files are written through ``outputs``: never half a report.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+
+from simulator.outputs import write_text_atomically
 
 SUMMARY_FILE = "summary.json"
 JUNIT_FILE = "junit.xml"
 HTML_FILE = "locust.html"
 CSV_PREFIX = "locust"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 def junit_xml(data: dict[str, Any]) -> str:
@@ -51,6 +46,7 @@ def junit_xml(data: dict[str, Any]) -> str:
 def write_reports(directory: Path, data: dict[str, Any]) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     summary, junit = directory / SUMMARY_FILE, directory / JUNIT_FILE
-    write_atomic(summary, json.dumps(data, indent=2, sort_keys=False) + "\n")
-    write_atomic(junit, junit_xml(data))
+    write_text_atomically(summary, json.dumps(data, indent=2, sort_keys=False) + "\n",
+                          "--report-dir")
+    write_text_atomically(junit, junit_xml(data), "--report-dir")
     return [summary, junit]

@@ -39,24 +39,27 @@ from simulator.load.reconcile import difference, reconcile
 from simulator.load.recorder import Recorder
 from simulator.load.shapes import SHAPES
 from simulator.load.summary import Summary, format_table
-from simulator.targets import DEV_KEY_ENV, resolve_target
+from simulator.targets import DEV_KEY_ENV, KEY_SOURCE_ENV, resolve_target
 
 STOP_TIMEOUT_S = 10  # let in-flight requests finish, so every request sent is counted
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+MAX_DURATION_S = 30 * 86_400  # Locust takes whole seconds; 30 days is past any soak test
 PACKAGE_DIR = Path(__file__).resolve().parent
 LOCUSTFILE = PACKAGE_DIR / "locustfile.py"
 SHAPEFILE = PACKAGE_DIR / "shapefile.py"
 
 
 def parse_duration(text: str) -> float:
-    """`30s`, `5m`, `1h30m`, `90` (seconds) -> seconds; anything else is a usage error."""
+    """`30s`, `5m`, `1h30m`, `90` (seconds) -> whole seconds from 1 to 30 days; anything
+    else is a usage error."""
+    allowed = "a whole number of seconds from 1s to 720h, e.g. 30s, 5m, 1h30m or 90"
     match = _DURATION.match(text.strip().lower())
     if not text.strip() or not match or not any(match.groups()):
-        raise UsageError(f"--duration {text!r}: use e.g. 30s, 5m, 1h30m or a number of seconds")
+        raise UsageError(f"--duration {text!r}: use {allowed}")
     hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
     total = hours * 3600 + minutes * 60 + seconds
-    if total <= 0:
-        raise UsageError(f"--duration {text!r}: must be longer than 0 s")
+    if total != int(total) or not 1 <= total <= MAX_DURATION_S:
+        raise UsageError(f"--duration {text!r}: must be {allowed}")
     return total
 
 
@@ -85,8 +88,8 @@ def prepare(args: Any) -> Plan:
         raise UsageError(f"--shape {args.shape!r}; allowed: {', '.join(SHAPES)}")
     try:
         options.parse_speed(args.speed)
-    except ValueError:
-        raise UsageError(f"--speed {args.speed!r}: a number > 0 or 'max'") from None
+    except ValueError as error:
+        raise UsageError(f"--speed {error}") from None
     embedded = args.target is None
     if args.mock_fault:
         if not embedded:
@@ -99,6 +102,8 @@ def prepare(args: Any) -> Plan:
         _, max_rps = targets.check(args.target, args.allow_production, args.max_rps)
     profile_set = load_profiles(Path(args.profiles) if args.profiles else None)
     app = profile_set.app(args.app)
+    if not embedded:
+        targets.dev_key(args.target, app)  # a key that can sign for the target, or stop here
     platforms = profile_set.app_platforms(app, options.parse_platforms(args.platforms or ""))
     report_dir = Path(args.report_dir) if args.report_dir else None
     if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
@@ -143,6 +148,7 @@ def _child_env(embedded: bool) -> dict[str, str]:
     env = dict(os.environ)
     if embedded:  # the embedded mock knows only the apps file's mock keys
         env.pop(DEV_KEY_ENV, None)
+        env.pop(KEY_SOURCE_ENV, None)
     return env
 
 
