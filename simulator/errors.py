@@ -12,7 +12,8 @@ class UsageError(CtvSimError):
 
 
 class ProfileError(UsageError):
-    """One or more problems in profile or apps YAML, each as `file:line:column: field: rule`."""
+    """One or more problems in a YAML file the tool reads (profiles, apps, fault plans), each
+    as `file:line:column: field: rule`."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems

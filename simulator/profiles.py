@@ -10,8 +10,10 @@ make the generator emit an invalid request.
 from __future__ import annotations
 
 import bisect
+import math
 import os
 import random
+import re
 import string
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +43,9 @@ PLANS = ("normal", "zero")
 UA_PLACEHOLDERS = ("model", "os", "os_major", "os_minor", "os_patch")
 APPS_FILE = "apps.yaml"
 CURVES_FILE = "curves.yaml"
+YAML_SUFFIXES = (".yaml", ".yml")
+# A weight is a relative share; the bound keeps any sum of weights finite and meaningful.
+MAX_WEIGHT = 1_000_000
 HOURS = 24
 MAX_HOUSEHOLD = 16
 
@@ -249,7 +254,7 @@ def load_profiles(extra_dir: Path | None = None) -> ProfileSet:
 
 def load_apps(path: Path | None = None) -> Mapping[str, App]:
     """The apps of one apps.yaml (the bundled one by default), by app id."""
-    doc = _Doc.open(path or default_profiles_dir() / APPS_FILE)
+    doc = YamlDoc.open(path or default_profiles_dir() / APPS_FILE)
     apps = _read_apps(doc)
     if doc.problems() or apps is None:
         raise ProfileError(doc.problems())
@@ -258,29 +263,35 @@ def load_apps(path: Path | None = None) -> Mapping[str, App]:
 
 @dataclass(slots=True)
 class _Docs:
-    curves: _Doc | None
-    apps: _Doc | None
-    profiles: list[_Doc]
-    opened: list[_Doc]  # every file read, in reading order, for its problems
+    curves: YamlDoc | None
+    apps: YamlDoc | None
+    profiles: list[YamlDoc]
+    opened: list[YamlDoc]  # every file read, in reading order, for its problems
 
 
 def _read_dirs(bundled: Path, extra: Path | None, problems: list[str]) -> _Docs:
-    special: dict[str, _Doc | None] = {CURVES_FILE: None, APPS_FILE: None}
-    by_platform: dict[str, _Doc] = {}
-    unnamed: list[_Doc] = []
-    opened: list[_Doc] = []
+    """Every ``*.yaml`` and ``*.yml`` file of the bundled and the extra directory."""
+    special: dict[str, YamlDoc | None] = {CURVES_FILE: None, APPS_FILE: None}
+    by_platform: dict[str, YamlDoc] = {}
+    unnamed: list[YamlDoc] = []
+    opened: list[YamlDoc] = []
     for directory in (bundled, extra):
         if directory is None:
             continue
         if not directory.is_dir():
             problems.append(f"{_display(directory)}: not a directory")
             continue
-        seen: dict[str, _Doc] = {}
-        for path in sorted(directory.glob("*.yaml")):
-            doc = _Doc.open(path)
+        seen: dict[str, YamlDoc] = {}
+        found = sorted(path for path in directory.iterdir() if path.suffix in YAML_SUFFIXES)
+        for path in found:
+            doc = YamlDoc.open(path)
             opened.append(doc)
-            if path.name in special:
-                special[path.name] = doc
+            name = path.stem + ".yaml"  # apps.yml stands for apps.yaml
+            if name in special:
+                if name in seen:
+                    doc.fail(doc.root, "(file)", f"{seen[name].name} is this file's twin; "
+                             "keep one of them")
+                seen[name] = special[name] = doc
                 continue
             platform = doc.peek("platform")
             if platform is None:
@@ -302,7 +313,7 @@ def _display(path: Path) -> str:
     return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
 
 
-class _Doc:
+class YamlDoc:
     """One YAML file's node tree; every read names its place when it finds a problem."""
 
     def __init__(self, name: str, root: Node | None, path: Path | None = None) -> None:
@@ -314,7 +325,7 @@ class _Doc:
         self._constructor = yaml.constructor.SafeConstructor()
 
     @classmethod
-    def open(cls, path: Path) -> _Doc:
+    def open(cls, path: Path) -> YamlDoc:
         """The file's node tree; a file that cannot be read or parsed has none."""
         doc = cls(_display(path), None, path)
         try:
@@ -335,6 +346,48 @@ class _Doc:
     @property
     def failed(self) -> int:
         return len(self._found)
+
+    def data(self) -> Any:
+        """The document as plain Python values (for files read as a whole, such as fault
+        plans); a duplicate key is a problem here, where a plain YAML load keeps the last."""
+        if self.root is None:
+            return None
+        self._check_unique_keys(self.root)
+        return yaml.constructor.SafeConstructor().construct_document(self.root)
+
+    def _check_unique_keys(self, node: Node, where: str = "") -> None:
+        if isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                self._check_unique_keys(item, f"{where}[{index}]")
+        elif isinstance(node, MappingNode):
+            seen: set[Any] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, ScalarNode) else id(key_node)
+                at = _join(where, str(key))
+                if key in seen:
+                    self.fail(key_node, at, "duplicate key")
+                seen.add(key)
+                self._check_unique_keys(value_node, at)
+
+    def node_at(self, where: str) -> Node | None:
+        """The deepest node on a path such as ``rules[0].latency.ms``: where a problem that
+        was found in the plain values stands in the file."""
+        node = self.root
+        for step in re.findall(r"[^.\[\]]+|\[\d+\]", where):
+            if isinstance(node, SequenceNode) and step.startswith("["):
+                index = int(step[1:-1])
+                if index >= len(node.value):
+                    break
+                node = node.value[index]
+            elif isinstance(node, MappingNode):
+                found = [value for key, value in node.value
+                         if isinstance(key, ScalarNode) and key.value == step]
+                if not found:
+                    break
+                node = found[-1]
+            else:
+                break
+        return node
 
     def problems(self) -> list[str]:
         """Every problem found, in file order (by line, then column)."""
@@ -441,12 +494,19 @@ class _Doc:
 
     def number(self, node: Node, where: str, low: float, high: float | None = None,
                *, open_low: bool = False) -> float | None:
-        """A number in [low, high] (or (low, high] with ``open_low``)."""
+        """A finite number in [low, high] (or (low, high] with ``open_low``)."""
         value = self.scalar(node, where)
         if value is _INVALID:
             return None
-        if type(value) not in (int, float) or value != value:
+        if type(value) is str and _is_float(value):
+            self.fail(node, where, f"must be a number, got the string {value!r}: YAML reads "
+                      "an exponent without a dot as text; write it with one, e.g. 1.0e+3")
+            return None
+        if type(value) not in (int, float):
             self.fail(node, where, f"must be a number, got {_kind(value)}")
+            return None
+        if not math.isfinite(value):
+            self.fail(node, where, f"must be a finite number, got {node.value}")
             return None
         if open_low and value <= low:
             self.fail(node, where, f"must be > {low:g}")
@@ -459,7 +519,7 @@ class _Doc:
         return None
 
     def weight(self, node: Node, where: str) -> float | None:
-        return self.number(node, where, 0, open_low=True)
+        return self.number(node, where, 0, MAX_WEIGHT, open_low=True)
 
     def body_value(self, node: Node, where: str, field: str) -> str | None:
         """A string that ends up in request bodies: valid as ``field`` on every operation."""
@@ -534,6 +594,14 @@ def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
+def _is_float(text: str) -> bool:
+    """A finite number that YAML 1.1 left as text (``1e308``: no dot before the exponent)."""
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
 def _kind(value: Any) -> str:
     return {bool: "boolean", int: "integer", float: "number", str: "string",
             type(None): "null"}.get(type(value), type(value).__name__)
@@ -558,7 +626,7 @@ def _contract_problems(field: str, value: Any, wrap: Callable[[str], Any] | None
 # --------------------------------------------------------------------------- curves and apps
 
 
-def _read_curves(doc: _Doc | None) -> dict[str, tuple[float, ...]] | None:
+def _read_curves(doc: YamlDoc | None) -> dict[str, tuple[float, ...]] | None:
     if doc is None or doc.root is None:
         return None
     before = doc.failed
@@ -575,7 +643,7 @@ def _read_curves(doc: _Doc | None) -> dict[str, tuple[float, ...]] | None:
     return curves if doc.failed == before else None
 
 
-def _read_curve(doc: _Doc, node: Node, where: str) -> tuple[float, ...] | None:
+def _read_curve(doc: YamlDoc, node: Node, where: str) -> tuple[float, ...] | None:
     items = doc.items(node, where)
     if items and len(items) != HOURS:
         doc.fail(node, where, f"must have {HOURS} hourly values, got {len(items)}")
@@ -590,12 +658,12 @@ def _read_curve(doc: _Doc, node: Node, where: str) -> tuple[float, ...] | None:
     return tuple(value / total for value in values)  # type: ignore[operator]
 
 
-def _read_sources(doc: _Doc, node: Node) -> tuple[str, ...]:
+def _read_sources(doc: YamlDoc, node: Node) -> tuple[str, ...]:
     sources = [doc.text(item, f"sources[{i}]") for i, item in enumerate(doc.items(node, "sources"))]
     return tuple(source for source in sources if source)
 
 
-def _read_apps(doc: _Doc | None) -> dict[str, App] | None:
+def _read_apps(doc: YamlDoc | None) -> dict[str, App] | None:
     if doc is None or doc.root is None:
         return None
     before = doc.failed
@@ -611,7 +679,7 @@ def _read_apps(doc: _Doc | None) -> dict[str, App] | None:
     return apps if doc.failed == before else None
 
 
-def _read_app(doc: _Doc, node: Node, where: str) -> App | None:
+def _read_app(doc: YamlDoc, node: Node, where: str) -> App | None:
     before = doc.failed
     found = doc.fields(node, where, ("app_id", "dev_key", "platforms", "plan", "versions",
                                      "events"))
@@ -642,7 +710,7 @@ def _read_app(doc: _Doc, node: Node, where: str) -> App | None:
     )
 
 
-def _read_app_platforms(doc: _Doc, node: Node, where: str) -> tuple[str, ...] | None:
+def _read_app_platforms(doc: YamlDoc, node: Node, where: str) -> tuple[str, ...] | None:
     if isinstance(node, ScalarNode):
         if doc.choice(node, where, ("all",)):
             return contract.PLATFORMS
@@ -652,14 +720,14 @@ def _read_app_platforms(doc: _Doc, node: Node, where: str) -> tuple[str, ...] | 
     return tuple(dict.fromkeys(name for name in names if name))
 
 
-def _read_release_day(doc: _Doc, entry: _Entry[str]) -> float:
+def _read_release_day(doc: YamlDoc, entry: _Entry[str]) -> float:
     node = entry.nodes.get("release_day")
     if node is None:
         return 0.0
-    return doc.number(node, entry.where.replace(".version", ".release_day"), 0) or 0.0
+    return doc.number(node, entry.where.removesuffix(".version") + ".release_day", 0) or 0.0
 
 
-def _read_event(doc: _Doc, node: Node, where: str) -> EventSpec | None:
+def _read_event(doc: YamlDoc, node: Node, where: str) -> EventSpec | None:
     before = doc.failed
     found = doc.fields(node, where, ("name", "per_session"), ("revenue", "currency"))
     if found is None:
@@ -679,7 +747,7 @@ def _read_event(doc: _Doc, node: Node, where: str) -> EventSpec | None:
     return EventSpec(name or "", per_session or 0.0, revenue, currency)
 
 
-def _read_revenue(doc: _Doc, node: Node, where: str) -> tuple[float, float] | None:
+def _read_revenue(doc: YamlDoc, node: Node, where: str) -> tuple[float, float] | None:
     items = doc.items(node, where)
     if len(items) != 2:
         doc.fail(node, where, "must be [min, max]")
@@ -703,7 +771,7 @@ _BEHAVIOUR_KEYS = ("sessions_per_active_day", "session_minutes", "diurnal_curve"
                    "retention_half_life_days", "second_first_open_share")
 
 
-def _read_profile(doc: _Doc, curves: Mapping[str, Any] | None) -> Profile | None:
+def _read_profile(doc: YamlDoc, curves: Mapping[str, Any] | None) -> Profile | None:
     if doc.root is None:
         return None
     before = doc.failed
@@ -727,7 +795,7 @@ def _read_profile(doc: _Doc, curves: Mapping[str, Any] | None) -> Profile | None
     return Profile(platform=platform, path=doc.name, **values)
 
 
-def _household_size(doc: _Doc) -> Callable[[Node, str], int | None]:
+def _household_size(doc: YamlDoc) -> Callable[[Node, str], int | None]:
     def read(node: Node, where: str) -> int | None:
         value = doc.scalar(node, where)
         if type(value) is not int or not 1 <= value <= MAX_HOUSEHOLD:
@@ -737,7 +805,7 @@ def _household_size(doc: _Doc) -> Callable[[Node, str], int | None]:
     return read
 
 
-def _read_ad_id(doc: _Doc, node: Node, platform: str | None) -> AdId | None:
+def _read_ad_id(doc: YamlDoc, node: Node, platform: str | None) -> AdId | None:
     before = doc.failed
     found = doc.fields(node, "ad_id", ("type", "lat_probability"), ("format", "under_lat"))
     if found is None:
@@ -764,7 +832,7 @@ def _read_ad_id(doc: _Doc, node: Node, platform: str | None) -> AdId | None:
     return AdId(id_type, id_format, lat or 0.0, under_lat)
 
 
-def _read_id_type(doc: _Doc, node: Node, platform: str | None) -> str | None:
+def _read_id_type(doc: YamlDoc, node: Node, platform: str | None) -> str | None:
     if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
         return None
     id_type = doc.text(node, "ad_id.type")
@@ -775,7 +843,7 @@ def _read_id_type(doc: _Doc, node: Node, platform: str | None) -> str | None:
     return id_type
 
 
-def _read_models(doc: _Doc, node: Node, profile: Mapping[str, Node],
+def _read_models(doc: YamlDoc, node: Node, profile: Mapping[str, Node],
                  ) -> WeightedTable[DeviceModel] | None:
     before = doc.failed
     defaults = {
@@ -794,14 +862,14 @@ def _read_models(doc: _Doc, node: Node, profile: Mapping[str, Node],
     return WeightedTable.of(models) if doc.failed == before and models else None
 
 
-def _model_lists(doc: _Doc) -> tuple[tuple[str, str, Callable[[Node, str], str | None]], ...]:
+def _model_lists(doc: YamlDoc) -> tuple[tuple[str, str, Callable[[Node, str], str | None]], ...]:
     return (
         ("os_versions", "version", lambda n, w: doc.body_value(n, w, "device_os_version")),
         ("user_agents", "template", lambda n, w: doc.text(n, w)),
     )
 
 
-def _read_model(doc: _Doc, node: Node, where: str, defaults: Mapping[str, Any],
+def _read_model(doc: YamlDoc, node: Node, where: str, defaults: Mapping[str, Any],
                 profile: Mapping[str, Node]) -> tuple[DeviceModel, float] | None:
     before = doc.failed
     found = doc.fields(node, where, ("name", "weight"), ("os_versions", "user_agents", "vars"))
@@ -832,7 +900,7 @@ def _table(entries: list[_Entry[str]]) -> WeightedTable[str]:
     return WeightedTable.of([(entry.value, entry.weight) for entry in entries])
 
 
-def _read_vars(doc: _Doc, node: Node, where: str) -> tuple[tuple[str, str], ...] | None:
+def _read_vars(doc: YamlDoc, node: Node, where: str) -> tuple[tuple[str, str], ...] | None:
     before = doc.failed
     variables: list[tuple[str, str]] = []
     for key_node, value_node in doc.pairs(node, where):
@@ -848,7 +916,7 @@ def _read_vars(doc: _Doc, node: Node, where: str) -> tuple[tuple[str, str], ...]
     return tuple(variables) if doc.failed == before else None
 
 
-def _check_template(doc: _Doc, entry: _Entry[str], model_name: str,
+def _check_template(doc: YamlDoc, entry: _Entry[str], model_name: str,
                     variables: tuple[tuple[str, str], ...], os_versions: Sequence[str]) -> None:
     """Placeholders must be known for the model, and every rendering a valid user_agent.
 
@@ -884,7 +952,7 @@ def _template_problem(template: str, allowed: Sequence[str]) -> str | None:
     return None
 
 
-def _read_behaviour(doc: _Doc, node: Node, curves: Mapping[str, Any] | None,
+def _read_behaviour(doc: YamlDoc, node: Node, curves: Mapping[str, Any] | None,
                     ) -> Behaviour | None:
     before = doc.failed
     found = doc.fields(node, "behaviour", _BEHAVIOUR_KEYS)
@@ -917,7 +985,7 @@ def _read_behaviour(doc: _Doc, node: Node, curves: Mapping[str, Any] | None,
     return Behaviour(**values) if doc.failed == before else None
 
 
-def _timezone(doc: _Doc) -> Callable[[Node, str], str | None]:
+def _timezone(doc: YamlDoc) -> Callable[[Node, str], str | None]:
     def read(node: Node, where: str) -> str | None:
         name = doc.text(node, where)
         if name is None:

@@ -87,7 +87,7 @@ def _busy_port() -> tuple[socket.socket, int]:
     (["--ring-size", "-1"], "--ring-size: must be >= 0, got -1"),
     (["--dedup-window", "0"], "--dedup-window: must be > 0, got 0"),
     (["--port", "http"], "--port: 'http' is not a whole number"),
-    (["--faults", "/nonexistent/faults.yaml"], "cannot read faults file"),
+    (["--faults", "/nonexistent/faults.yaml"], "faults.yaml:1:1: (file): cannot read"),
     (["--fault", "status=418"], "status: must be one of"),
     (["--fault", "latency=gamma:1"], "write fixed:MS"),
     (["--journal", "/nonexistent/dir/journal.db"], "cannot open as SQLite"),
@@ -107,7 +107,7 @@ def test_a_broken_fault_file_names_the_file(tmp_path, capsys):
     assert str(broken) in capsys.readouterr().err
     broken.write_text("rules:\n  - {status: 503, colour: red}\n")
     assert main(["mock", "--port", "0", "--faults", str(broken)]) == 2
-    assert "faults.rules[0]: unknown key 'colour'" in capsys.readouterr().err
+    assert "faults.yaml:2:27: faults.rules[0].colour: unknown key" in capsys.readouterr().err
 
 
 def test_a_port_in_use_is_a_usage_error(capsys):

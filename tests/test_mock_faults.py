@@ -228,7 +228,7 @@ def test_admin_faults_get_put_delete(mock, client):
     assert "probability" in response.json()["message"]
     assert client.get(url).json()["seed"] == 4  # a refused plan changes nothing
     assert client.delete(url).json()["rules"] == []
-    with pytest.raises(MockAdminError, match="unknown key 'colour'"):
+    with pytest.raises(MockAdminError, match=r"rules\[0\]\.colour: unknown key"):
         mock.set_faults({"colour": "red"})
 
 
@@ -270,9 +270,16 @@ def test_the_string_form_parses(spec, expected):
 @pytest.mark.parametrize(("spec", "message"), [
     ("status=404", "status: must be one of"),
     ("probability=0.5", "needs a status"),
-    ("503,probability=1.5", "probability: must be between 0 and 1"),
+    ("503,probability=1.5", "probability: must be from 0 to 1"),
+    ("probability=2", "probability: must be from 0 to 1"),  # not "needs a status"
+    ("503,probability=0.1,probability=0.9", "probability: given twice"),
+    ("503,503", "status: given twice"),
+    ("latency=1e308", "latency.ms: must be from 0 to 300000"),
+    ("latency=lognormal:80:0.4:1e9", "latency.max_ms: must be from 0 to 300000"),
+    ("latency=uniform:0:nan", "latency.upper_ms: must be a finite number"),
+    ("503,retry_after=99999", "retry_after: must be from 0 to 3600"),
     ("latency=gamma:1:2", "latency: write fixed:MS"),
-    ("latency=uniform:50:10", "upper_ms must be >= lower_ms"),
+    ("latency=uniform:50:10", "upper_ms: must be >= lower_ms"),
     ("503,operation=install", "'install' is not one of"),
     ("503,platform=android", "'android' is not one of"),
     ("explode", "is not key=value"),

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import sys
 from typing import Any
 
+from simulator import targets
+from simulator.cli import EXIT_FAILED_REQUESTS
 from simulator.cli._argtypes import non_negative_int, port, positive_int
 from simulator.errors import UsageError
 
@@ -15,8 +18,12 @@ EPILOG = """examples:
   ctvsim mock --fault status=503,probability=0.05 --fault latency=uniform:10:50 --fault-seed 1
   curl http://127.0.0.1:8080/__admin/stats      # what arrived, per app, platform, operation
 
-exit codes: 0 after a graceful stop (Ctrl-C, SIGTERM); 2 bad flag, broken apps/faults file,
-port in use, or --workers > 1.
+exit codes: 0 after a graceful stop (Ctrl-C, SIGTERM); 1 the --journal file could not be
+written in full (a full disk: the stderr line and /__admin/health say how many rows are
+missing); 2 bad flag, broken apps/faults file, port in use, or --workers > 1.
+
+--host other than loopback prints a warning: the admin API is then reachable by anyone who
+can reach the port.
 """
 
 
@@ -80,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
                     ring_size=args.ring_size, dedup_window=args.dedup_window)
     sock = listen(args.host, args.port)
     base_url, admin_url = urls(sock)
+    if targets.host_kind(args.host) != targets.LOOPBACK:
+        print(f"ctvsim mock: warning: listening on {args.host}, not loopback: the admin API "
+              "(journal reset, fault injection) is open to the network too; bind 127.0.0.1 "
+              "unless that is what you want", file=sys.stderr, flush=True)
     print(f"{URL_LINE}{base_url}", flush=True)
     print(f"{ADMIN_LINE}{admin_url}", flush=True)
     # Everything built so far (apps, contract tables, modules) lives until exit: frozen, the
@@ -90,4 +101,10 @@ def run(args: argparse.Namespace) -> int:
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
     run_forever(make_server(app), sock)
+    if app.journal.sink_failed:
+        status = app.journal.stats()["journal_file"]
+        print(f"ctvsim mock: error: the SQLite journal {args.journal} is incomplete: "
+              f"{status['rows_lost']:,} requests were not written to it ({status['error']})",
+              file=sys.stderr)
+        return EXIT_FAILED_REQUESTS
     return 0

@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from simulator.load.histogram import Histogram
 
 RETRIED_SUFFIX = " retried"
@@ -58,11 +60,22 @@ def reason_of(response: Any, exception: BaseException | None) -> str:
         text = content[:300].decode("utf-8", "replace") if isinstance(content, bytes) else ""
     except Exception:  # a broken connection can fail while reading the body
         text = ""
-    if text.startswith("{") and '"message"' in text:
-        return text.split('"message"', 1)[1].lstrip(' :"').split('"', 1)[0][:200]
+    message = _json_message(content) if text.startswith("{") else None
+    if message is not None:
+        return message[:200]
     if exception is not None and (not text or getattr(response, "status_code", 0) in (0, None)):
         return f"{type(exception).__name__}: {exception}"[:200]
     return text[:200] or "(empty body)"
+
+
+def _json_message(content: Any) -> str | None:
+    """The ``message`` string of a JSON object body (the mock's and AppsFlyer's errors)."""
+    try:
+        document = orjson.loads(content)
+    except (orjson.JSONDecodeError, TypeError):
+        return None
+    message = document.get("message") if type(document) is dict else None
+    return message if type(message) is str else None
 
 
 @dataclass(slots=True)

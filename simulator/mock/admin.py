@@ -18,7 +18,7 @@ import orjson
 
 from simulator.mock import openapi
 from simulator.mock.faults import FaultError, FaultPlan
-from simulator.mock.journal import RequestFilter, entry_json
+from simulator.mock.journal import RequestFilter, entry_json, parse_int
 
 if TYPE_CHECKING:
     from simulator.mock.app import MockApp
@@ -27,6 +27,13 @@ ADMIN_PREFIX = "/__admin/"
 OPENAPI_PATH = "/openapi.json"
 
 Answer = tuple[int, Any, tuple[tuple[bytes, bytes], ...]]
+# The query parameters (or JSON keys) each handler reads; any other is a 400 that lists
+# these. None: the body is a fault plan, which FaultPlan checks key by key.
+_FILTERS = (*RequestFilter.FIELDS, "limit", "deviceId", "device_id")
+_PARAMS: dict[str, tuple[str, ...] | None] = {
+    "_requests": _FILTERS, "_find": _FILTERS, "_count": _FILTERS, "_warnings": ("limit",),
+    "_set_faults": None,
+}
 NO_HEADERS: tuple[tuple[bytes, bytes], ...] = ()
 
 
@@ -67,13 +74,24 @@ class Admin:
             return 405, {"message": f"{method} not allowed here"}, ((b"allow", allow),)
         try:
             params = self._params(method, query, body)
+            names = _PARAMS.get(handler.__name__, ())
+            if names is not None:
+                _check_names(params, names)
             return 200, handler(params), NO_HEADERS
         except (ValueError, FaultError) as error:
             return 400, {"message": str(error)}, NO_HEADERS
 
     @staticmethod
     def _params(method: str, query: bytes, body: bytes) -> dict[str, Any]:
-        params: dict[str, Any] = dict(parse_qsl(query.decode("latin-1")))
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        params: dict[str, Any] = dict(pairs)
+        if len(params) != len(pairs):
+            twice = next(name for name, _ in pairs if [n for n, _ in pairs].count(name) > 1)
+            raise ValueError(f"query parameter {twice!r} given twice; give each once")
+        if method == "PUT" and not body.strip():
+            raise ValueError("PUT /__admin/faults needs a JSON body, a fault plan such as "
+                             '{"rules": [{"status": 503, "probability": 0.1}]}; '
+                             "DELETE /__admin/faults clears the plan")
         if method in ("POST", "PUT") and body.strip():
             try:
                 parsed = orjson.loads(body)
@@ -86,9 +104,11 @@ class Admin:
 
     def _health(self, _: Any) -> dict[str, Any]:
         journal = self._mock.journal
-        return {"status": "ok", "apps": len(self._mock.registry),
+        stats = journal.stats()
+        return {"status": "degraded" if journal.sink_failed else "ok",
+                "apps": len(self._mock.registry),
                 "uptime_s": round(time.time() - self._mock.started_at, 3),
-                "requests": journal.stats()["requests"]}
+                "requests": stats["requests"], "journal_file": stats["journal_file"]}
 
     def _stats(self, _: Any) -> dict[str, Any]:
         return self._mock.journal.stats()
@@ -130,8 +150,8 @@ class Admin:
         return {"message": "journal, counters and faults reset"}
 
     def _warnings(self, params: dict[str, Any]) -> dict[str, Any]:
-        limit = int(params.get("limit", 100))
-        return self._mock.journal.warnings(limit)
+        limit = parse_int("limit", params.get("limit", 100), 0)
+        return self._mock.journal.warnings(limit or 0)
 
     def _faults(self, _: Any) -> dict[str, Any]:
         return self._mock.faults.describe()
@@ -143,3 +163,10 @@ class Admin:
     def _clear_faults(self, _: Any) -> dict[str, Any]:
         self._mock.faults = FaultPlan()
         return self._mock.faults.describe()
+
+
+def _check_names(params: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        takes = f"takes {', '.join(allowed)}" if allowed else "takes no parameters"
+        raise ValueError(f"unknown parameter {unknown[0]!r}: this endpoint {takes}")

@@ -6,10 +6,10 @@ a cached route lookup, one JSON parse, one pre-keyed HMAC, ``contract.inspect`` 
 (``validation.py``) and a few dict updates in the journal.
 
 Check order: route (404) and method (405 + ``Allow: POST``) → app known on that platform (401)
-→ body size (413: a body over 64 KiB is refused before it is read in full, so the mock never
-buffers an unbounded body; it cannot be authenticated without reading it) → signature over the
-exact raw bytes (401) → Zero plan (403) → UTF-8 JSON object and every field rule (400) →
-injected faults → 202 with an empty body.
+→ body size (413: a body over 64 KiB is never buffered; it is read to its end and thrown
+away, up to 64 MiB, so that the client sees the answer; it cannot be authenticated unread)
+→ signature over the exact raw bytes (401) → Zero plan (403) → UTF-8 JSON object (at most
+1,024 levels deep) and every field rule (400) → injected faults → 202 with an empty body.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from simulator.profiles import App
 from simulator.signing import Verifier
 
 ADMIN_BODY_LIMIT = 1024 * 1024
+JSON_DEPTH_LIMIT = 1024  # orjson's; the standard library's fallback stops earlier still
 ROUTE_CACHE_SIZE = 4096
 
 _ACCEPTED_START = {"type": "http.response.start", "status": 202,
@@ -42,6 +43,13 @@ _EMPTY_BODY = {"type": "http.response.body", "body": b""}
 _JSON = b"application/json"
 _DISCONNECTED = object()
 _UNPARSED = object()
+# A body over the limit, read to its end and thrown away, so that the client, which sends
+# it whole before it reads the answer, gets the 413 (a connection closed under a client
+# still writing is a ReadError to it). Past DRAIN_LIMIT bytes the mock stops reading and
+# closes the connection instead: _TOO_LARGE_UNREAD.
+_TOO_LARGE = object()
+_TOO_LARGE_UNREAD = object()
+DRAIN_LIMIT = 64 * 1024 * 1024
 
 # A known route: (route, journal route key, (app, signature check) or None, path).
 _Target = tuple[contract.Route, RouteKey, "tuple[App, Verifier] | None", str]
@@ -162,21 +170,21 @@ class MockApp:
                 fault_header = value
         limit = contract.MAX_BODY_BYTES
         if length > limit:
-            body = None
+            body = await _discard_body(receive, 0)
         else:  # usually the whole body is in the first message: no extra coroutine for it
             message = await receive()
             if message["type"] == "http.request" and not message.get("more_body"):
                 body = message.get("body", b"")
                 if len(body) > limit:  # chunked: no content-length said so beforehand
-                    body = None
+                    body = _TOO_LARGE
             else:
                 body = await _rest_of_body(message, receive, limit)
         if body is _DISCONNECTED:
             return
-        if body is None:
+        if body is _TOO_LARGE or body is _TOO_LARGE_UNREAD:
             journal.rejected(where, path, 413, f"body over {limit} bytes", b"")
             await _error(send, 413, f"body larger than {limit} bytes",
-                         ((b"connection", b"close"),))
+                         () if body is _TOO_LARGE else ((b"connection", b"close"),))
             return
         app, verify = known_app
         if signature is None or not verify(body, signature):
@@ -272,8 +280,9 @@ class MockApp:
         body = await _read_body(receive, ADMIN_BODY_LIMIT)
         if body is _DISCONNECTED:
             return
-        if body is None:
-            await _error(send, 413, "admin request body too large")
+        if body is _TOO_LARGE or body is _TOO_LARGE_UNREAD:
+            await _error(send, 413, "admin request body too large",
+                         () if body is _TOO_LARGE else ((b"connection", b"close"),))
             return
         status, payload, headers = self._admin.handle(method, path, scope["query_string"], body)
         if path == OPENAPI_PATH and status == 200:
@@ -296,6 +305,8 @@ def _parse_json(body: bytes) -> Any:
     except orjson.JSONDecodeError as error:
         try:
             return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+        except RecursionError:  # deeper than orjson's limit: no API body nests like that
+            raise ValueError(f"nested deeper than {JSON_DEPTH_LIMIT} levels") from None
         except ValueError:
             raise error from None
 
@@ -305,7 +316,8 @@ def _no_constant(name: str) -> Any:
 
 
 async def _read_body(receive: Any, limit: int) -> Any:
-    """The whole body; None when it grows past ``limit``; _DISCONNECTED if the client left."""
+    """The whole body, _TOO_LARGE(_UNREAD) when it grows past ``limit``, or _DISCONNECTED
+    if the client left."""
     return await _rest_of_body(await receive(), receive, limit)
 
 
@@ -315,7 +327,7 @@ async def _rest_of_body(message: dict[str, Any], receive: Any, limit: int) -> An
         return _DISCONNECTED
     body = message.get("body", b"")
     if not message.get("more_body"):
-        return body if len(body) <= limit else None
+        return body if len(body) <= limit else _TOO_LARGE
     parts = [body]
     size = len(body)
     while message.get("more_body"):
@@ -325,9 +337,22 @@ async def _rest_of_body(message: dict[str, Any], receive: Any, limit: int) -> An
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return None
+            return await _discard_body(receive, size) if message.get("more_body") else _TOO_LARGE
         parts.append(chunk)
     return b"".join(parts)
+
+
+async def _discard_body(receive: Any, size: int) -> Any:
+    """Reads the rest of a body that is too large without keeping it (``size`` bytes of it
+    are read already): _TOO_LARGE at its end, _TOO_LARGE_UNREAD past DRAIN_LIMIT."""
+    while size <= DRAIN_LIMIT:
+        message = await receive()
+        if message["type"] != "http.request":
+            return _DISCONNECTED
+        size += len(message.get("body", b""))
+        if not message.get("more_body"):
+            return _TOO_LARGE
+    return _TOO_LARGE_UNREAD
 
 
 async def _until_disconnect(receive: Any) -> None:

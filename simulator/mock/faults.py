@@ -38,8 +38,18 @@ RULE_KEYS = ("status", "action", "probability", "retry_after", "latency", "opera
              "platform", "first", "after", "for", "duration", "name")
 
 
+MAX_LATENCY_MS = 300_000.0  # 5 minutes: past any client's timeout; a hang is the action for more
+MAX_RETRY_AFTER_S = 3_600
+
+
 class FaultError(UsageError):
-    """A fault specification that cannot be understood; says which key and what is allowed."""
+    """A fault specification that cannot be understood: ``where`` names the field (e.g.
+    ``faults.rules[0].probability``), ``rule`` what is allowed."""
+
+    def __init__(self, where: str, rule: str) -> None:
+        self.where = where
+        self.rule = rule
+        super().__init__(f"{where}: {rule}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,17 +149,17 @@ class FaultPlan:
         if isinstance(spec, list):
             spec = {"rules": spec}
         if not isinstance(spec, Mapping):
-            raise FaultError("faults must be a mapping with 'rules' (and optional 'seed', "
+            raise FaultError("faults", "must be a mapping with 'rules' (and optional 'seed', "
                              "'duration') or a list of rules")
         unknown = set(spec) - {"seed", "duration", "rules"}
         if unknown:
-            raise FaultError(f"faults: unknown key {sorted(unknown)[0]!r}; allowed: seed, "
-                             "duration, rules")
+            raise FaultError(f"faults.{sorted(map(str, unknown))[0]}",
+                             "unknown key; allowed: seed, duration, rules")
         seed = _number(spec, "seed", int, "faults")
         duration = _number(spec, "duration", float, "faults")
         raw_rules = spec.get("rules") or []
         if not isinstance(raw_rules, list):
-            raise FaultError("faults.rules must be a list of rules")
+            raise FaultError("faults.rules", "must be a list of rules")
         rules = [parse_rule(raw, f"faults.rules[{i}]") for i, raw in enumerate(raw_rules)]
         for rule in rules:
             if rule.duration is None:
@@ -205,28 +215,23 @@ def parse_rule(raw: Any, where: str = "fault") -> Rule:
     if isinstance(raw, str):
         raw = _split_string(raw, where)
     if not isinstance(raw, Mapping):
-        raise FaultError(f"{where}: must be a mapping or a 'key=value,...' string")
+        raise FaultError(where, "must be a mapping or a 'key=value,...' string")
     unknown = set(raw) - set(RULE_KEYS)
     if unknown:
-        raise FaultError(f"{where}: unknown key {sorted(unknown)[0]!r}; allowed: "
-                         + ", ".join(RULE_KEYS))
+        raise FaultError(f"{where}.{sorted(map(str, unknown))[0]}",
+                         "unknown key; allowed: " + ", ".join(RULE_KEYS))
     status = _number(raw, "status", int, where)
     action = raw.get("action")
     if action is None and status is not None:
         action = "error"
     if action is not None and action not in ACTIONS:
-        raise FaultError(f"{where}.action: {action!r} is not one of {', '.join(ACTIONS)}")
+        raise FaultError(f"{where}.action", f"{action!r} is not one of {', '.join(ACTIONS)}")
     if action == "error" and status not in ERROR_STATUSES:
-        raise FaultError(f"{where}.status: must be one of "
-                         + ", ".join(map(str, ERROR_STATUSES)))
+        raise FaultError(f"{where}.status",
+                         "must be one of " + ", ".join(map(str, ERROR_STATUSES)))
     latency = _latency(raw.get("latency"), f"{where}.latency")
-    if action is None and latency is None:
-        raise FaultError(f"{where}: needs a status, an action ({', '.join(ACTIONS[1:])}) "
-                         "or a latency")
-    probability = _number(raw, "probability", float, where)
-    if probability is not None and not 0.0 <= probability <= 1.0:
-        raise FaultError(f"{where}.probability: must be between 0 and 1")
-    retry_after = _number(raw, "retry_after", int, where)
+    probability = _number(raw, "probability", float, where, 0.0, 1.0)
+    retry_after = _number(raw, "retry_after", int, where, 0, MAX_RETRY_AFTER_S)
     if retry_after is None and status == 429:
         retry_after = 1
     rule = Rule(
@@ -235,16 +240,15 @@ def parse_rule(raw: Any, where: str = "fault") -> Rule:
         retry_after=retry_after, latency=latency,
         operation=_choice(raw, "operation", OPERATIONS, where),
         app=_text(raw, "app", where), platform=_choice(raw, "platform", PLATFORMS, where),
-        first=_number(raw, "first", int, where),
-        after=_number(raw, "after", float, where) or 0.0,
-        window=_number(raw, "for", float, where),
-        duration=_number(raw, "duration", float, where),
+        first=_number(raw, "first", int, where, 0),
+        after=_number(raw, "after", float, where, 0) or 0.0,
+        window=_number(raw, "for", float, where, 0),
+        duration=_number(raw, "duration", float, where, 0),
         name=_text(raw, "name", where) or "",
     )
-    for key in ("first", "retry_after", "after", "window", "duration"):
-        value = getattr(rule, key)
-        if value is not None and value < 0:
-            raise FaultError(f"{where}.{'for' if key == 'window' else key}: must be >= 0")
+    if action is None and latency is None:
+        raise FaultError(where, f"needs a status, an action ({', '.join(ACTIONS[1:])}) or a "
+                         "latency")
     return rule
 
 
@@ -255,50 +259,60 @@ def _split_string(text: str, where: str) -> dict[str, Any]:
             continue
         key, sep, value = item.partition("=")
         key = key.strip().lower().replace("-", "_")
-        if sep:
-            spec[key] = value.strip()
-        elif key in ACTIONS[1:]:
-            spec["action"] = key
-        elif key.isdigit():
-            spec["status"] = key
-        else:
-            raise FaultError(f"{where}: {item!r} is not key=value, a status, or one of "
-                             + ", ".join(ACTIONS[1:]))
+        if not sep:
+            if key in ACTIONS[1:]:
+                key, value = "action", key
+            elif key.isdigit():
+                key, value = "status", key
+            else:
+                raise FaultError(where, f"{item!r} is not key=value, a status, or one of "
+                                 + ", ".join(ACTIONS[1:]))
+        if key in spec:
+            raise FaultError(f"{where}.{key}", "given twice; give each key once")
+        spec[key] = value.strip()
     return spec
 
 
-def _number(raw: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+def _number(raw: Mapping[str, Any], key: str, kind: type, where: str,
+            low: float | None = None, high: float | None = None) -> Any:
+    """``raw[key]`` as a finite ``kind`` within [low, high], or None when absent."""
     value = raw.get(key)
     if value is None:
         return None
+    at = f"{where}.{key}"
+    name = "an integer" if kind is int else "a number"
     if isinstance(value, bool):
-        raise FaultError(f"{where}.{key}: must be a number, got {value!r}")
+        raise FaultError(at, f"must be {name}, got {value!r}")
     try:
         number = kind(value)
-    except (TypeError, ValueError):
-        raise FaultError(f"{where}.{key}: must be {'an integer' if kind is int else 'a number'}"
-                         f", got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise FaultError(at, f"must be {name}, got {value!r}") from None
     if isinstance(number, float) and not math.isfinite(number):
-        raise FaultError(f"{where}.{key}: must be finite")
+        raise FaultError(at, f"must be a finite number, got {value!r}")
+    if (low is not None and number < low) or (high is not None and number > high):
+        allowed = (f"from {low:g} to {high:g}" if low is not None and high is not None
+                   else f">= {low:g}" if low is not None else f"<= {high:g}")
+        raise FaultError(at, f"must be {allowed}, got {value!r}")
     return number
 
 
 def _text(raw: Mapping[str, Any], key: str, where: str) -> str | None:
     value = raw.get(key)
     if value is not None and not isinstance(value, str):
-        raise FaultError(f"{where}.{key}: must be a string")
+        raise FaultError(f"{where}.{key}", "must be a string")
     return value
 
 
 def _choice(raw: Mapping[str, Any], key: str, allowed: tuple[str, ...], where: str) -> str | None:
     value = _text(raw, key, where)
     if value is not None and value not in allowed:
-        raise FaultError(f"{where}.{key}: {value!r} is not one of {', '.join(allowed)}")
+        raise FaultError(f"{where}.{key}", f"{value!r} is not one of {', '.join(allowed)}")
     return value
 
 
 def _latency(raw: Any, where: str) -> Latency | None:
-    """``120``, ``"fixed:120"``, ``"uniform:10:50"``, ``"lognormal:80:0.4:200"`` or a mapping."""
+    """``120``, ``"fixed:120"``, ``"uniform:10:50"``, ``"lognormal:80:0.4:200"`` or a mapping;
+    every delay in milliseconds, at most MAX_LATENCY_MS (a lognormal is capped there too)."""
     if raw is None:
         return None
     if isinstance(raw, str) and ":" in raw:
@@ -306,43 +320,54 @@ def _latency(raw: Any, where: str) -> Latency | None:
         keys = {"fixed": ("ms",), "uniform": ("lower_ms", "upper_ms"),
                 "lognormal": ("median_ms", "sigma", "max_ms")}.get(name.strip())
         if keys is None or not 1 <= len(numbers) <= len(keys):
-            raise FaultError(f"{where}: write fixed:MS, uniform:LOW:HIGH or "
+            raise FaultError(where, "write fixed:MS, uniform:LOW:HIGH or "
                              "lognormal:MEDIAN:SIGMA[:MAX] (milliseconds)")
         raw = {"distribution": name.strip(), **dict(zip(keys, numbers, strict=False))}
     elif not isinstance(raw, Mapping):
         raw = {"distribution": "fixed", "ms": raw}
     distribution = raw.get("distribution", "fixed")
     if distribution not in DISTRIBUTIONS:
-        raise FaultError(f"{where}.distribution: {distribution!r} is not one of "
-                         + ", ".join(DISTRIBUTIONS))
+        raise FaultError(f"{where}.distribution",
+                         f"{distribution!r} is not one of " + ", ".join(DISTRIBUTIONS))
     needed = {"fixed": ("ms",), "uniform": ("lower_ms", "upper_ms"),
               "lognormal": ("median_ms", "sigma")}[distribution]
     values = []
     for key in needed:
-        value = _number(raw, key, float, where)
-        if value is None or value < 0:
-            raise FaultError(f"{where}.{key}: required for {distribution}, a number >= 0")
+        high = 10.0 if key == "sigma" else MAX_LATENCY_MS
+        value = _number(raw, key, float, where, 0, high)
+        if value is None:
+            raise FaultError(f"{where}.{key}", f"required for {distribution}, a number from 0 "
+                             f"to {high:g}")
         values.append(value)
     if distribution == "uniform" and values[1] < values[0]:
-        raise FaultError(f"{where}: upper_ms must be >= lower_ms")
-    cap = _number(raw, "max_ms", float, where) if distribution == "lognormal" else None
+        raise FaultError(f"{where}.upper_ms", "must be >= lower_ms")
+    cap = (_number(raw, "max_ms", float, where, 0, MAX_LATENCY_MS)
+           if distribution == "lognormal" else None)
     if cap is not None and cap < values[0]:
-        raise FaultError(f"{where}.max_ms: must be >= median_ms")
-    return Latency(distribution, *values, **({"cap": cap} if cap is not None else {}))
+        raise FaultError(f"{where}.max_ms", "must be >= median_ms")
+    if distribution == "lognormal":
+        return Latency(distribution, *values, cap=MAX_LATENCY_MS if cap is None else cap)
+    return Latency(distribution, *values)
 
 
 def load_file(path: str) -> FaultPlan:
-    """A plan from a YAML (or JSON) file; errors name the file."""
-    import yaml
+    """A plan from a YAML (or JSON) file, read by the profiles' positioned reader: every
+    problem is ``file:line:column: field: rule``."""
+    from pathlib import Path
 
-    try:
-        with open(path, encoding="utf-8") as handle:
-            spec = yaml.safe_load(handle)
-    except OSError as error:
-        raise FaultError(f"{path}: cannot read faults file: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise FaultError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
-    try:
-        return FaultPlan.from_spec(spec)
-    except FaultError as error:
-        raise FaultError(f"{path}: {error}") from None
+    from simulator.errors import ProfileError
+    from simulator.profiles import YamlDoc
+
+    doc = YamlDoc.open(Path(path))
+    spec = doc.data() if not doc.failed else None
+    if not doc.failed:
+        try:
+            return FaultPlan.from_spec(spec)
+        except FaultError as error:
+            # The plan's fields are named from its root ("faults.rules[0]..."); a bare list
+            # of rules is read as {"rules": [...]}.
+            where = error.where.removeprefix("faults").lstrip(".")
+            if isinstance(spec, list):
+                where = where.removeprefix("rules")
+            doc.fail(doc.node_at(where), error.where, error.rule)
+    raise ProfileError(doc.problems())

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -32,6 +32,7 @@ DUPLICATE = "duplicate"
 REJECTED = "rejected"
 INJECTED = "injected"
 UNROUTED = "unrouted"
+OUTCOMES = (ACCEPTED, DUPLICATE, REJECTED, INJECTED, UNROUTED)
 
 ORDERING = "ordering"
 TIMESTAMP_REPLACED = "timestamp_replaced"
@@ -50,6 +51,17 @@ NO_ROUTE = (None, None, None, None)
 CHANNEL, OPERATION, PLATFORM, APP_ID = range(4)
 
 
+class Sink(Protocol):
+    """Where every entry also goes (the SQLite file): it says whether it kept them."""
+
+    def __call__(self, entry: Entry) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    @property
+    def failed(self) -> bool: ...
+
+
 def route_key(route: Route) -> RouteKey:
     """How the journal names a route: a plain tuple, cheap to hash and never GC-tracked."""
     return (route.channel, route.operation, route.platform, route.app_id)
@@ -62,7 +74,7 @@ class Journal:
         self,
         ring_size: int = DEFAULT_RING_SIZE,
         dedup_window: int = DEFAULT_DEDUP_WINDOW,
-        sink: Callable[[Entry], None] | None = None,
+        sink: Sink | None = None,
     ) -> None:
         if ring_size < 0 or dedup_window < 1:
             raise ValueError("ring_size must be >= 0 and dedup_window >= 1")
@@ -223,7 +235,13 @@ class Journal:
             "injected_by_app": injected_by_app,
             "since": _iso(self.started_at),
             "ring": {"size": self.ring_size, "held": len(self._ring) if self.ring_size else 0},
+            "journal_file": None if self._sink is None else self._sink.status(),
         }
+
+    @property
+    def sink_failed(self) -> bool:
+        """The journal file could not be written: the run's record is incomplete."""
+        return self._sink is not None and self._sink.failed
 
     def warnings(self, limit: int = RECENT_WARNINGS) -> dict[str, Any]:
         recent = list(self._recent_warnings)[-limit:] if limit > 0 else []
@@ -299,16 +317,17 @@ class RequestFilter:
             raise ValueError(f"unknown filter {sorted(unknown)[0]!r}; allowed: "
                              + ", ".join((*self.FIELDS, "limit")))
         self.since = _parse_since(criteria.get("since"))
-        self.app = criteria.get("app")
-        self.platform = criteria.get("platform")
-        self.operation = criteria.get("operation")
-        self.status = _parse_int("status", criteria.get("status"))
-        self.device = criteria.get("device")
-        self.request_id = criteria.get("request_id")
-        self.outcome = criteria.get("outcome")
-        self.method = criteria.get("method")
-        self.url = criteria.get("url")
-        self.limit = _parse_int("limit", criteria.get("limit"))
+        self.app = _parse_text("app", criteria.get("app"))
+        self.platform = _parse_choice("platform", criteria.get("platform"), contract.PLATFORMS)
+        self.operation = _parse_choice("operation", criteria.get("operation"),
+                                       contract.OPERATIONS)
+        self.status = parse_int("status", criteria.get("status"), 0, 599)
+        self.device = _parse_text("device", criteria.get("device"))
+        self.request_id = _parse_text("request_id", criteria.get("request_id"))
+        self.outcome = _parse_choice("outcome", criteria.get("outcome"), OUTCOMES)
+        self.method = _parse_text("method", criteria.get("method"))
+        self.url = _parse_text("url", criteria.get("url"))
+        self.limit = parse_int("limit", criteria.get("limit"), 0)
 
     def matches(self, entry: Entry) -> bool:
         route = entry[ROUTE]
@@ -343,13 +362,30 @@ class RequestFilter:
         return taken
 
 
-def _parse_int(name: str, value: Any) -> int | None:
-    if value is None or type(value) is int:
-        return value
+def parse_int(name: str, value: Any, low: int, high: int | None = None) -> int | None:
+    """A query value as a whole number in [low, high]; ValueError says what is allowed."""
+    if value is None:
+        return None
+    allowed = f"a whole number from {low}" + (f" to {high}" if high is not None else " up")
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+        number = value if type(value) is int else int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}") from None
+    if number < low or (high is not None and number > high):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return number
+
+
+def _parse_text(name: str, value: Any) -> str | None:
+    if value is not None and type(value) is not str:
+        raise ValueError(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def _parse_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str | None:
+    if _parse_text(name, value) is not None and value not in allowed:
+        raise ValueError(f"{name} {value!r} is not one of {', '.join(allowed)}")
+    return value
 
 
 def _parse_since(value: Any) -> float | None:

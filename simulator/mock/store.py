@@ -7,10 +7,13 @@ queue and commits the rest, which is what a graceful shutdown calls.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sqlite3
+import sys
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -43,7 +46,14 @@ CREATE INDEX IF NOT EXISTS requests_device_id ON requests (device_id);
 
 
 class SqliteSink:
-    """A callable journal sink that writes entries to SQLite off the event loop."""
+    """A callable journal sink that writes entries to SQLite off the event loop.
+
+    A write that fails (a full disk, a file removed underneath) is never silent: the sink
+    turns ``failed`` for good, logs one line, and counts every entry it could not keep in
+    ``rows_lost`` (the uncommitted batch and all that come after); ``status`` is what the
+    admin API shows and what makes ``ctvsim mock`` exit non-zero. The in-memory journal
+    and its counters do not depend on it and stay exact.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -53,12 +63,24 @@ class SqliteSink:
             connection.close()
         except sqlite3.Error as error:
             raise UsageError(f"--journal {path}: cannot open as SQLite: {error}") from None
+        self.rows_written = 0
+        self.rows_lost = 0
+        self.error: str | None = None
         self._queue: queue.SimpleQueue[j.Entry | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._write, name="ctv-mock-journal", daemon=True)
         self._thread.start()
 
     def __call__(self, entry: j.Entry) -> None:
         self._queue.put(entry)
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def status(self) -> dict[str, Any]:
+        return {"file": self.path, "state": "failed" if self.failed else "ok",
+                "rows_written": self.rows_written, "rows_lost": self.rows_lost,
+                "error": self.error}
 
     def close(self) -> None:
         """Write everything queued so far, then stop the writer."""
@@ -71,19 +93,35 @@ class SqliteSink:
         try:
             while True:
                 batch, stop = self._next_batch()
-                if batch:
-                    connection.executemany(
-                        "INSERT INTO requests (seq, received_at, method, path, channel, "
-                        "operation, platform, app_id, status, outcome, reason, warnings, fault, "
-                        "request_id, device_id, body) VALUES "
-                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [_row(entry) for entry in batch],
-                    )
-                    connection.commit()
+                if batch and not self.failed:
+                    self._insert(connection, batch)
+                elif batch:
+                    self.rows_lost += len(batch)
                 if stop:
                     return
         finally:
             connection.close()
+
+    def _insert(self, connection: sqlite3.Connection, batch: list[j.Entry]) -> None:
+        try:
+            connection.executemany(
+                "INSERT INTO requests (seq, received_at, method, path, channel, "
+                "operation, platform, app_id, status, outcome, reason, warnings, fault, "
+                "request_id, device_id, body) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_row(entry) for entry in batch],
+            )
+            connection.commit()
+        except (sqlite3.Error, OSError) as error:
+            self.error = str(error) or type(error).__name__
+            self.rows_lost += len(batch)
+            with contextlib.suppress(sqlite3.Error):
+                connection.rollback()
+            sys.stderr.write(f"ctvsim mock: error: the SQLite journal {self.path} cannot be "
+                             f"written ({self.error}); requests are still answered and "
+                             "counted, but no longer journaled to the file\n")
+            return
+        self.rows_written += len(batch)
 
     def _next_batch(self) -> tuple[list[j.Entry], bool]:
         first = self._queue.get()
