@@ -116,7 +116,8 @@ def test_malformed_fault_headers_are_400_and_journaled(mock, client, header, mes
 
 def test_a_huge_latency_header_cannot_hang_a_request(mock, client) -> None:
     started = time.monotonic()
-    response = post(client, root(mock.url), path(), raw(body()), **{"x-mock-fault": "latency=1e308"})
+    response = post(client, root(mock.url), path(), raw(body()),
+                    **{"x-mock-fault": "latency=1e308"})
     assert response.status_code == 400 and time.monotonic() - started < 5
 
 
@@ -124,7 +125,8 @@ def test_a_huge_latency_header_cannot_hang_a_request(mock, client) -> None:
 @given(query=st.lists(st.tuples(
     st.sampled_from(["limit", "since", "status", "outcome", "platform", "operation", "app",
                      "device", "request_id", "method", "url", "x", "deviceId"]),
-    st.one_of(st.text(max_size=12), st.sampled_from(["-1", "1e308", "nan", "0", "99999999999999999999"]))),
+    st.one_of(st.text(max_size=12),
+              st.sampled_from(["-1", "1e308", "nan", "0", "99999999999999999999"]))),
     max_size=4), route=st.sampled_from(["requests", "requests/count", "requests/find",
                                         "warnings", "stats", "health", "faults"]))
 def test_any_admin_query_is_answered_below_500(mock, client, query, route) -> None:
