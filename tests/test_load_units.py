@@ -253,3 +253,19 @@ def test_reconciliation_of_a_running_mock_uses_what_the_run_added() -> None:
     assert delta["by_app"]["com.example.ctvstream"]["roku"]["session"] == {"202": 100}
     assert delta["duplicates"] == 0 and delta["warnings"] == {"ordering": 0}
     assert reconcile(_recorder(), delta, "com.example.ctvstream")["passed"]
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b'{"message":"say \\"hi\\" \\\\ now"}', 'say "hi" \\ now'),
+    (b'{"message": "unicode \\u00e9t\\u00e9"}', "unicode \u00e9t\u00e9"),
+    (b'{"other":1,"message":"second key"}', "second key"),
+    (b'{"message": 42}', '{"message": 42}'),
+    (b'{"message":"cut', '{"message":"cut'),
+])
+def test_an_error_message_is_read_as_json_not_cut_at_a_quote(content: bytes, reason: str,
+                                                             ) -> None:
+    from types import SimpleNamespace
+
+    from simulator.load.recorder import reason_of
+
+    assert reason_of(SimpleNamespace(content=content, status_code=400), None) == reason

@@ -253,3 +253,51 @@ def test_a_missing_key_does_not_hide_problems_beside_it(tmp_path, monkeypatch) -
         "extra/roku.yaml:19:3: behaviour.weekend_factor: is required",
         "extra/roku.yaml:24:29: behaviour.retention_half_life_days: must be > 0",
     ]
+
+
+# --------------------------------------------------------------------------- hardening
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    (".inf", "extra/roku.yaml:3:9: weight: must be a finite number, got .inf"),
+    ("-.inf", "extra/roku.yaml:3:9: weight: must be a finite number, got -.inf"),
+    (".nan", "extra/roku.yaml:3:9: weight: must be a finite number, got .nan"),
+    ("1e308", "extra/roku.yaml:3:9: weight: must be a number, got the string '1e308': YAML "
+              "reads an exponent without a dot as text; write it with one, e.g. 1.0e+3"),
+    ("1.0e+308", "extra/roku.yaml:3:9: weight: must be <= 1e+06"),
+    ("0", "extra/roku.yaml:3:9: weight: must be > 0"),
+])
+def test_a_weight_is_a_finite_positive_number_within_its_bound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, problem: str) -> None:
+    directory = extra_dir(tmp_path, monkeypatch,
+                          roku=PROFILE.replace("weight: 10", f"weight: {value}"))
+    assert problems(directory) == [problem]
+
+
+def test_yml_profiles_load_like_yaml_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          ) -> None:
+    directory = extra_dir(tmp_path, monkeypatch)
+    (directory / "roku.yml").write_text(PROFILE.replace("Test Roku", "Roku from yml"))
+    assert load_profiles(directory).profiles["roku"].display_name == "Roku from yml"
+    (directory / "roku.yml").write_text(PROFILE.replace("weight: 10", "weight: .inf"))
+    assert problems(directory) == [
+        "extra/roku.yml:3:9: weight: must be a finite number, got .inf"]
+
+
+def test_an_apps_file_spelled_twice_is_a_problem(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    apps = (default_profiles_dir() / "apps.yaml").read_text()
+    directory = extra_dir(tmp_path, monkeypatch, apps=apps)
+    (directory / "apps.yml").write_text(apps)
+    assert any("apps.yml" in p and "twin" in p for p in problems(directory))
+
+
+def test_a_bad_release_day_names_its_own_field(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    apps = (default_profiles_dir() / "apps.yaml").read_text()
+    broken = apps.replace("release_day: 3}", "release_day: -1}", 1)
+    assert broken != apps
+    directory = extra_dir(tmp_path, monkeypatch, apps=broken)
+    [problem] = problems(directory)
+    assert problem == "extra/apps.yaml:25:53: apps[0].versions[2].release_day: must be >= 0"
+    assert "release_days" not in problem

@@ -1,11 +1,12 @@
-"""argparse ``type=`` callables for numbers with a lower bound, with messages that say what
-is allowed (argparse turns ArgumentTypeError into a one-line usage error, exit 2)."""
+"""argparse ``type=`` callables for numbers with a lower bound and for paths, with messages that
+say what is allowed (argparse turns ArgumentTypeError into a one-line usage error, exit 2)."""
 
 from __future__ import annotations
 
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 _NAMES = {int: "whole number", float: "number"}
@@ -37,3 +38,15 @@ non_negative_int = number(int, 0, strict=False)
 positive_float = number(float, 0, strict=True)
 non_negative_float = number(float, 0, strict=False)
 port = number(int, 0, strict=False, maximum=65535)  # 0: any free port
+
+
+def path_text(text: str) -> str:
+    """A file or directory name as given (``-`` included); no operating system takes one with
+    a NUL byte in it, so it is refused here, with the other usage errors."""
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("a path cannot contain a NUL byte")
+    return text
+
+
+def path(text: str) -> Path:
+    return Path(path_text(text))

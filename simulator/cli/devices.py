@@ -6,10 +6,9 @@ import argparse
 import os
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from simulator.cli._argtypes import positive_int
+from simulator.cli._argtypes import path, positive_int
 from simulator.cli._table import format_table
 
 if TYPE_CHECKING:
@@ -43,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=1, metavar="S", help="seed (default 1)")
     parser.add_argument("--format", choices=FORMATS, default="table",
                         help="output format (default table)")
-    parser.add_argument("--profiles", type=Path, metavar="DIR",
+    parser.add_argument("--profiles", type=path, metavar="DIR",
                         help="a directory whose YAML files add or override profiles")
     parser.set_defaults(run=run)
 

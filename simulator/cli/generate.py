@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from simulator.cli._argtypes import positive_float, positive_int
+from simulator.cli._argtypes import path, path_text, positive_float, positive_int
 from simulator.errors import UsageError
 
 if TYPE_CHECKING:
@@ -56,9 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--app", metavar="ID", help="app id from apps.yaml (default: the "
                         "first app on the normal plan)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    parser.add_argument("--profiles", type=Path, metavar="DIR",
+    parser.add_argument("--profiles", type=path, metavar="DIR",
                         help="extra profiles that add to or override the bundled ones")
-    parser.add_argument("-o", "--output", required=True, metavar="FILE|-",
+    parser.add_argument("-o", "--output", required=True, type=path_text, metavar="FILE|-",
                         help="output file (written atomically), or - for stdout")
     parser.set_defaults(run=run)
 

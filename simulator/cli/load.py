@@ -8,6 +8,7 @@ from typing import Any
 from simulator.cli._argtypes import (
     non_negative_float,
     non_negative_int,
+    path_text,
     port,
     positive_float,
     positive_int,
@@ -53,7 +54,7 @@ def register(subparsers: Any) -> None:
         help="Locust worker processes (Locust's master/worker mode; default 1)")
     add("--web", action="store_true", help="also serve Locust's web UI on 127.0.0.1")
     add("--web-port", type=port, default=8089, metavar="PORT", help="web UI port (8089)")
-    add("--report-dir", metavar="DIR",
+    add("--report-dir", type=path_text, metavar="DIR",
         help="write locust.html, locust_*.csv, summary.json, junit.xml and locust.log here")
     add("--threshold", action="append", default=[], metavar="EXPR",
         help="pass/fail rule (repeatable), e.g. 'p99<50ms'")
@@ -64,7 +65,7 @@ def register(subparsers: Any) -> None:
         help="allow --target production (real events; rate-capped)")
     add("--max-rps", type=non_negative_float, default=0.0, metavar="R",
         help="cap on requests per second (production: the client's modest default cap)")
-    add("--profiles", metavar="DIR", help="extra profiles directory")
+    add("--profiles", type=path_text, metavar="DIR", help="extra profiles directory")
     add("--mock-fault", action="append", default=[], metavar="SPEC",
         help="fault rule for the embedded mock, e.g. 'status=500,probability=0.1'")
     add("--no-reconcile", action="store_true",

@@ -9,7 +9,7 @@ from typing import Any
 
 from simulator import targets
 from simulator.cli import EXIT_FAILED_REQUESTS
-from simulator.cli._argtypes import non_negative_int, port, positive_int
+from simulator.cli._argtypes import non_negative_int, path_text, port, positive_int
 from simulator.errors import UsageError
 
 EPILOG = """examples:
@@ -40,16 +40,17 @@ def register(subparsers: Any) -> None:
                         help="address to bind (default 127.0.0.1: loopback only)")
     parser.add_argument("--port", type=port, default=8080,
                         help="TCP port (default 8080; 0 picks a free port)")
-    parser.add_argument("--apps", metavar="FILE",
+    parser.add_argument("--apps", type=path_text, metavar="FILE",
                         help="apps YAML: ids, dev keys, platforms, plans (default: bundled "
                         "profiles/apps.yaml)")
-    parser.add_argument("--faults", metavar="FILE", help="fault plan YAML (see the README)")
+    parser.add_argument("--faults", type=path_text, metavar="FILE",
+                        help="fault plan YAML (see the README)")
     parser.add_argument("--fault", metavar="SPEC", action="append", default=[],
                         help="one fault rule, e.g. 'status=503,probability=0.1' or "
                         "'latency=lognormal:80:0.4:200' (repeatable; after --faults' rules)")
     parser.add_argument("--fault-seed", type=int, metavar="N",
                         help="seed for fault probabilities and latencies (repeatable runs)")
-    parser.add_argument("--journal", metavar="FILE.db",
+    parser.add_argument("--journal", type=path_text, metavar="FILE.db",
                         help="also write every request to this SQLite file")
     parser.add_argument("--ring-size", type=non_negative_int, default=100_000, metavar="N",
                         help="recent requests kept in memory for /__admin/requests "

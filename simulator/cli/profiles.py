@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from simulator.cli._argtypes import path
 from simulator.cli._table import format_table
 
 _LIST_EPILOG = """examples:
@@ -35,7 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "advertising id type, limit-ad-tracking share.",
         epilog=_LIST_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    listing.add_argument("--profiles", type=Path, metavar="DIR",
+    listing.add_argument("--profiles", type=path, metavar="DIR",
                          help="a directory whose YAML files add or override profiles")
     listing.set_defaults(run=run_list)
     validate = actions.add_parser(
@@ -43,7 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Load and check every field; report all problems at once.",
         epilog=_VALIDATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    validate.add_argument("dir", nargs="?", type=Path, metavar="DIR",
+    validate.add_argument("dir", nargs="?", type=path, metavar="DIR",
                           help="a directory layered over the bundled profiles (as --profiles)")
     validate.set_defaults(run=run_validate)
 

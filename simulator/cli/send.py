@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from simulator.cli import EXIT_FAILED_REQUESTS, EXIT_INTERRUPTED, EXIT_OK
-from simulator.cli._argtypes import non_negative_int, positive_float, positive_int
+from simulator.cli._argtypes import (
+    non_negative_int,
+    path,
+    path_text,
+    positive_float,
+    positive_int,
+)
 from simulator.errors import UsageError
 
 if TYPE_CHECKING:
@@ -55,7 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "per status.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", metavar="FILE|-", help="JSON lines from `ctvsim generate`")
+    parser.add_argument("file", type=path_text, metavar="FILE|-",
+                        help="JSON lines from `ctvsim generate`")
     parser.add_argument("--target", required=True, metavar="T",
                         help="production | sandbox | mock | a base URL such as "
                         "http://127.0.0.1:8080/v1.0/s2s/")
@@ -71,14 +78,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rebase-time", action="store_true",
                         help="move timestamps so the last request is now, keeping their "
                         "spacing, and re-sign")
-    parser.add_argument("--results", type=Path, metavar="FILE",
+    parser.add_argument("--results", type=path, metavar="FILE",
                         help="write one JSON line per request: line, request_id, operation, "
                         "platform, status, attempts, latency_ms, error")
     parser.add_argument("--allow-production", action="store_true",
                         help="allow --target production (rate-capped unless --rate is set)")
     parser.add_argument("--allow-failures", action="store_true",
                         help="exit 0 even when some requests finally failed")
-    parser.add_argument("--profiles", type=Path, metavar="DIR",
+    parser.add_argument("--profiles", type=path, metavar="DIR",
                         help="profiles dir whose apps.yaml holds the mock keys (--rebase-time)")
     parser.set_defaults(run=run)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from simulator import targets
+from simulator import children, targets
 from simulator.cli import (
     EXIT_FAILED_REQUESTS,
     EXIT_INTERRUPTED,
@@ -32,6 +32,7 @@ from simulator.cli import (
     EXIT_RECONCILIATION,
     EXIT_THRESHOLD,
 )
+from simulator.contract import STATUS_UNAUTHORIZED
 from simulator.errors import UsageError
 from simulator.load import options, reports, thresholds
 from simulator.load.progress import Progress
@@ -106,10 +107,23 @@ def prepare(args: Any) -> Plan:
         targets.dev_key(args.target, app)  # a key that can sign for the target, or stop here
     platforms = profile_set.app_platforms(app, options.parse_platforms(args.platforms or ""))
     report_dir = Path(args.report_dir) if args.report_dir else None
-    if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
-        raise UsageError(f"--report-dir {report_dir}: exists and is not a directory")
+    if report_dir is not None:
+        _check_report_dir(report_dir)
     return Plan(args, seconds, parsed_thresholds, app.app_id, platforms, max_rps, embedded,
                 report_dir)
+
+
+def _check_report_dir(directory: Path) -> None:
+    """The report directory exists (made now) and takes files, or the run never starts."""
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--report-dir {directory}: exists and is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise UsageError(f"--report-dir {directory}: cannot write there: "
+                         f"{error.strerror or type(error).__name__}") from None
 
 
 def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd: int,
@@ -160,7 +174,7 @@ def _run_locust(command: list[str], log_path: Path, progress: Progress, env: dic
         child = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             pass_fds=(progress.fd_for_child,), start_new_session=True,  # Ctrl+C: ours only
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+            preexec_fn=children.preexec(cpus, on_parent_death=signal.SIGINT),
         )
         progress.start()
         while True:
@@ -185,9 +199,8 @@ def _cpu_split(embedded: bool) -> tuple[set[int] | None, set[int] | None]:
 def run(args: Any) -> int:
     plan = prepare(args)
     with tempfile.TemporaryDirectory(prefix="ctvsim-load-") as scratch:
-        logs = plan.report_dir or Path(scratch)
-        logs.mkdir(parents=True, exist_ok=True)
-        return _execute(plan, logs, Path(scratch) / "results.json")
+        logs = Path(scratch)  # Locust's own files; published whole into --report-dir
+        return _execute(plan, logs, logs / "results.json")
 
 
 def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
@@ -202,13 +215,20 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
             stats = None if interrupted else _mock_stats(mock)
     else:
         code, interrupted, stats = _run_against_target(plan, logs, results_path, locust_cpus)
+    if not results_path.exists() and interrupted:
+        sys.stderr.write("ctvsim: interrupted before the load test had results; nothing "
+                         "to report\n")
+        return EXIT_INTERRUPTED
     if not results_path.exists():
-        tail = (logs / "locust.log").read_text(errors="replace").splitlines()[-15:]
+        tail = (logs / reports.LOG_FILE).read_text(errors="replace").splitlines()[-15:]
         sys.stderr.write("ctvsim: error: the Locust run ended (exit code "
-                         f"{code}) without results; last lines of its log:\n")
+                         f"{code}) without results; "
+                         + ("last lines of its log:\n" if tail else "its log is empty\n"))
         sys.stderr.write("".join(f"  {line}\n" for line in tail))
-        return EXIT_INTERRUPTED if interrupted else EXIT_FAILED_REQUESTS
-    return _judge(plan, json.loads(results_path.read_text()), stats, interrupted)
+        if plan.report_dir is not None:
+            reports.publish_locust_files(logs, plan.report_dir)
+        return EXIT_FAILED_REQUESTS
+    return _judge(plan, json.loads(results_path.read_text()), stats, interrupted, logs)
 
 
 def _run_against_target(plan: Plan, logs: Path, results_path: Path, cpus: set[int] | None,
@@ -263,7 +283,7 @@ def _locust(plan: Plan, url: str, logs: Path, results: Path, cpus: set[int] | No
             ) -> tuple[int, bool]:
     progress = Progress()
     command = locust_command(plan, url, results, logs, progress.fd_for_child)
-    return _run_locust(command, logs / "locust.log", progress, _child_env(plan.embedded), cpus)
+    return _run_locust(command, logs / reports.LOG_FILE, progress, _child_env(plan.embedded), cpus)
 
 
 def _explain_silence(plan: Plan) -> None:
@@ -281,8 +301,14 @@ def _explain_silence(plan: Plan) -> None:
         "--speed max, a higher --speed or a longer --duration\n")
 
 
+def _all_unauthenticated(totals: dict[str, Any]) -> bool:
+    """Nothing but 401s: a run with the wrong key, which measured nothing it was meant to."""
+    outcomes = totals["outcomes"]
+    return bool(outcomes) and set(outcomes) == {str(STATUS_UNAUTHORIZED)}
+
+
 def _judge(plan: Plan, raw: dict[str, Any], stats: dict[str, Any] | None,
-           interrupted: bool) -> int:
+           interrupted: bool, logs: Path) -> int:
     recorder = Recorder()
     recorder.merge_report(raw["entries"])
     args = plan.args
@@ -292,20 +318,29 @@ def _judge(plan: Plan, raw: dict[str, Any], stats: dict[str, Any] | None,
         "speed": args.speed, "seed": args.seed, "retries": args.retries,
         "processes": args.processes, "duration_s": plan.seconds,
         "users_timeline": raw["users_timeline"], "generator_cpu_s": raw["generator_cpu_s"],
+        "interrupted": interrupted,
     })
     summary.verdicts = thresholds.evaluate_all(plan.thresholds, summary.select)
     if stats is not None and not args.no_reconcile:
         summary.reconciliation = reconcile(recorder, stats, plan.app_id)
     data = summary.to_dict()
-    if plan.report_dir is not None:
-        reports.write_reports(plan.report_dir, data)
     sys.stdout.write(format_table(data) + "\n")
+    sys.stdout.flush()  # shown before the reports are written: a full disk loses none of it
     if plan.report_dir is not None:
+        reports.publish_locust_files(logs, plan.report_dir)
+        reports.write_reports(plan.report_dir, data)
         sys.stdout.write(f"reports: {plan.report_dir}\n")
     if data["totals"]["requests"] == 0 and not interrupted:
         _explain_silence(plan)
     if interrupted:
+        sys.stderr.write("ctvsim: interrupted: the figures above cover the run until then; "
+                         "no threshold or reconciliation verdict is a pass\n")
         return EXIT_INTERRUPTED
+    if _all_unauthenticated(data["totals"]):
+        sys.stderr.write("ctvsim: error: the target refused every request as unauthenticated "
+                         "(401): the signing key does not match its key (see the README's "
+                         "security section)\n")
+        return EXIT_FAILED_REQUESTS
     if summary.reconciliation is not None and not summary.reconciliation["passed"]:
         return EXIT_RECONCILIATION
     if not all(v.passed for v in summary.verdicts):

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from simulator import children
 from simulator.errors import UsageError
 from simulator.mock.admin_client import AdminClient
 from simulator.mock.app import MockApp
@@ -95,6 +96,9 @@ def listen(host: str, port: int) -> socket.socket:
     except OSError as error:
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    except (TypeError, ValueError, UnicodeError):  # a name no resolver takes (a NUL byte, ...)
+        sock.close()
+        raise UsageError(f"cannot listen on {host!r}: not a host name or address") from None
     sock.set_inheritable(True)
     return sock
 
@@ -226,11 +230,18 @@ class MockServer:
         elif faults is not None:
             raise ValueError("a subprocess mock takes faults as a mapping or a file path")
         cpus = self._cpus
+        # A session of its own: a terminal's Ctrl-C reaches only the process that embeds the
+        # mock, which stops it last (after the load that it serves), never first; and it
+        # never outlives that process (``children``).
         self._process = sp.Popen(
-            command, stdout=sp.PIPE, bufsize=0,
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+            command, stdout=sp.PIPE, bufsize=0, start_new_session=True,
+            preexec_fn=children.preexec(cpus),
         )
-        self.url, self.admin_url = self._read_urls(self._process)
+        try:
+            self.url, self.admin_url = self._read_urls(self._process)
+        except BaseException:
+            self.stop()
+            raise
 
     @staticmethod
     def _read_urls(process: sp.Popen[bytes]) -> tuple[str, str]:
