@@ -229,3 +229,11 @@ def test_generate_never_writes_over_a_profile_it_read(tmp_path: Path,
     code = main(["generate", "--devices", "2", "--profiles", str(profiles), "-o", str(apps)])
     assert code == 2 and apps.read_bytes() == before
     assert "is one of this command's inputs" in capsys.readouterr().err
+
+
+def test_send_rebase_time_to_a_loopback_mock_signs_with_the_apps_key_despite_an_exported_key(
+        tmp_path: Path, ctv_mock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    traffic = _traffic(tmp_path)
+    monkeypatch.setenv("CTVSIM_DEV_KEY", "a-real-key-for-sandbox")
+    assert main(["send", str(traffic), "--target", ctv_mock.url, "--rebase-time"]) == 0
+    assert ctv_mock.stats()["accepted"] == len(traffic.read_bytes().splitlines())
