@@ -1,6 +1,20 @@
-"""The exceptions ctv-simulator raises, one hierarchy so callers can catch broadly or narrowly."""
+"""The exceptions ctv-simulator raises, one hierarchy so callers can catch broadly or narrowly,
+and the exit codes the command line maps them (and every other outcome) to."""
 
 from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """What a ``ctvsim`` command (or a locustfile run) exits with; the README has the table."""
+
+    OK = 0
+    FAILED = 1  # requests finally failed, the run failed, or an output could not be written
+    USAGE = 2  # bad input: nothing was sent, nothing half-written
+    THRESHOLD = 3  # a load-test threshold was breached
+    RECONCILIATION = 4  # the mock's journal disagrees with what the harness sent
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class CtvSimError(Exception):
@@ -18,6 +32,20 @@ class ProfileError(UsageError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+class FaultError(UsageError):
+    """A fault specification that cannot be understood: ``where`` names the field (e.g.
+    ``faults.rules[0].probability``), ``rule`` what is allowed."""
+
+    def __init__(self, where: str, rule: str) -> None:
+        self.where = where
+        self.rule = rule
+        super().__init__(f"{where}: {rule}")
+
+
+class MockAdminError(CtvSimError):
+    """The mock's admin API refused a request; the message is the mock's own reason."""
 
 
 class TargetError(UsageError):

@@ -1,8 +1,8 @@
 """`ctvsim`: the command line. Each command lives in its own module and registers itself here.
 
-Exit codes: 0 success; 1 requests finally failed (send), the run failed, or an output could not
-be written once work had begun (a full disk); 2 usage error (bad flag, broken
-profile); 3 a load-test threshold breached; 4 reconciliation found lost or misordered
+Exit codes are ``errors.ExitCode``: 0 success; 1 requests finally failed (send), the run failed,
+or an output could not be written once work had begun (a full disk); 2 usage error (bad flag,
+broken profile); 3 a load-test threshold breached; 4 reconciliation found lost or misordered
 requests; 130 interrupted.
 """
 
@@ -13,14 +13,7 @@ import re
 import sys
 from collections.abc import Sequence
 
-from simulator.errors import OutputError, UsageError
-
-EXIT_OK = 0
-EXIT_FAILED_REQUESTS = 1
-EXIT_USAGE = 2
-EXIT_THRESHOLD = 3
-EXIT_RECONCILIATION = 4
-EXIT_INTERRUPTED = 130
+from simulator.errors import ExitCode, OutputError, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,13 +59,13 @@ def _print_error(error: Exception, fallback: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return int(args.run(args) or EXIT_OK)
+        return int(args.run(args) or ExitCode.OK)
     except UsageError as error:
         _print_error(error, "invalid usage")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except OutputError as error:
         _print_error(error, "an output could not be written")
-        return EXIT_FAILED_REQUESTS
+        return ExitCode.FAILED
     except KeyboardInterrupt:
         print("ctvsim: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED

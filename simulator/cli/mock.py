@@ -8,9 +8,8 @@ import sys
 from typing import Any
 
 from simulator import targets
-from simulator.cli import EXIT_FAILED_REQUESTS
 from simulator.cli._argtypes import non_negative_int, path_text, port, positive_int
-from simulator.errors import UsageError
+from simulator.errors import ExitCode, UsageError
 
 EPILOG = """examples:
   ctvsim mock                                   # 127.0.0.1:8080, bundled apps
@@ -107,5 +106,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"ctvsim mock: error: the SQLite journal {args.journal} is incomplete: "
               f"{status['rows_lost']:,} requests were not written to it ({status['error']})",
               file=sys.stderr)
-        return EXIT_FAILED_REQUESTS
+        return ExitCode.FAILED
     return 0

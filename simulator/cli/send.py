@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from simulator.cli import EXIT_FAILED_REQUESTS, EXIT_INTERRUPTED, EXIT_OK
 from simulator.cli._argtypes import (
     non_negative_int,
     path,
@@ -26,7 +25,7 @@ from simulator.cli._argtypes import (
     positive_float,
     positive_int,
 )
-from simulator.errors import UsageError
+from simulator.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from simulator.client import AsyncAppsFlyerClient, SendResult
@@ -320,10 +319,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"ctvsim: interrupted: {tally.done:,} of {tally.total:,} requests completed"
               + (f"; their results are in {args.results}" if args.results else ""),
               file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     if tally.failed and not args.allow_failures:
-        return EXIT_FAILED_REQUESTS
-    return EXIT_OK
+        return ExitCode.FAILED
+    return ExitCode.OK
 
 
 class _Source:

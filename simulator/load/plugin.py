@@ -31,8 +31,7 @@ from locust import events as locust_events
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from simulator import targets
-from simulator.cli import EXIT_THRESHOLD
-from simulator.errors import UsageError
+from simulator.errors import ExitCode, UsageError
 from simulator.load import options, thresholds
 from simulator.load.locust_csv import final_csv
 from simulator.load.monitor import start_monitor
@@ -220,4 +219,4 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     summary.verdicts = thresholds.evaluate_all(harness.settings["thresholds"], summary.select)
     sys.stdout.write(format_table(summary.to_dict()) + "\n")
     if not all(v.passed for v in summary.verdicts):
-        environment.process_exit_code = EXIT_THRESHOLD
+        environment.process_exit_code = ExitCode.THRESHOLD

@@ -25,15 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from simulator import children, targets
-from simulator.cli import (
-    EXIT_FAILED_REQUESTS,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_RECONCILIATION,
-    EXIT_THRESHOLD,
-)
 from simulator.contract import STATUS_UNAUTHORIZED
-from simulator.errors import UsageError
+from simulator.errors import ExitCode, UsageError
 from simulator.load import options, reports, thresholds
 from simulator.load.progress import Progress
 from simulator.load.reconcile import difference, reconcile
@@ -218,7 +211,7 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
     if not results_path.exists() and interrupted:
         sys.stderr.write("ctvsim: interrupted before the load test had results; nothing "
                          "to report\n")
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     if not results_path.exists():
         tail = (logs / reports.LOG_FILE).read_text(errors="replace").splitlines()[-15:]
         sys.stderr.write("ctvsim: error: the Locust run ended (exit code "
@@ -227,7 +220,7 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
         sys.stderr.write("".join(f"  {line}\n" for line in tail))
         if plan.report_dir is not None:
             reports.publish_locust_files(logs, plan.report_dir)
-        return EXIT_FAILED_REQUESTS
+        return ExitCode.FAILED
     return _judge(plan, json.loads(results_path.read_text()), stats, interrupted, logs)
 
 
@@ -252,7 +245,8 @@ def _local_mock_admin(target: Any) -> Any:
     """The admin client of a ctvsim mock behind a loopback target, or None if there is none."""
     import httpx
 
-    from simulator.mock.admin_client import AdminClient, MockAdminError
+    from simulator.errors import MockAdminError
+    from simulator.mock.admin_client import AdminClient
     from simulator.mock.server import ADMIN_PATH
 
     if not target.local:
@@ -271,7 +265,7 @@ def _mock_stats(mock: Any) -> dict[str, Any]:
     """The mock's counters; a mock that died or stopped answering fails reconciliation."""
     import httpx
 
-    from simulator.mock.admin_client import MockAdminError
+    from simulator.errors import MockAdminError
 
     try:
         return mock.stats()
@@ -335,14 +329,14 @@ def _judge(plan: Plan, raw: dict[str, Any], stats: dict[str, Any] | None,
     if interrupted:
         sys.stderr.write("ctvsim: interrupted: the figures above cover the run until then; "
                          "no threshold or reconciliation verdict is a pass\n")
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     if _all_unauthenticated(data["totals"]):
         sys.stderr.write("ctvsim: error: the target refused every request as unauthenticated "
                          "(401): the signing key does not match its key (see the README's "
                          "security section)\n")
-        return EXIT_FAILED_REQUESTS
+        return ExitCode.FAILED
     if summary.reconciliation is not None and not summary.reconciliation["passed"]:
-        return EXIT_RECONCILIATION
+        return ExitCode.RECONCILIATION
     if not all(v.passed for v in summary.verdicts):
-        return EXIT_THRESHOLD
-    return EXIT_OK
+        return ExitCode.THRESHOLD
+    return ExitCode.OK

@@ -5,8 +5,9 @@ Public API: ``MockServer`` (embed the real mock in a thread or a subprocess),
 for your own server), ``FaultPlan`` and ``parse_rule`` (fault specifications).
 """
 
-from simulator.mock.admin_client import AdminClient, MockAdminError
-from simulator.mock.faults import FaultError, FaultPlan, parse_rule
+from simulator.errors import FaultError, MockAdminError
+from simulator.mock.admin_client import AdminClient
+from simulator.mock.faults import FaultPlan, parse_rule
 from simulator.mock.server import MockServer, build_app
 
 __all__ = [

@@ -16,8 +16,9 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from simulator.errors import FaultError
 from simulator.mock import openapi
-from simulator.mock.faults import FaultError, FaultPlan
+from simulator.mock.faults import FaultPlan
 from simulator.mock.journal import RequestFilter, entry_json, parse_int
 
 if TYPE_CHECKING:

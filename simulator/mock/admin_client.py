@@ -17,11 +17,7 @@ from typing import Any
 
 import httpx
 
-from simulator.errors import CtvSimError
-
-
-class MockAdminError(CtvSimError):
-    """The admin API refused a request; the message is the mock's own reason."""
+from simulator.errors import MockAdminError
 
 
 class AdminClient:

@@ -25,8 +25,9 @@ from typing import Any
 import orjson
 
 from simulator import contract
+from simulator.errors import FaultError
 from simulator.mock.admin import ADMIN_PREFIX, OPENAPI_PATH, Admin
-from simulator.mock.faults import Decision, FaultError, FaultPlan, parse_rule
+from simulator.mock.faults import Decision, FaultPlan, parse_rule
 from simulator.mock.journal import Journal, RouteKey, route_key
 from simulator.mock.registry import ZERO_PLAN, Registry
 from simulator.mock.validation import Inspector

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.contract import OPERATIONS, PLATFORMS, Route
-from simulator.errors import UsageError
+from simulator.errors import FaultError
 
 ERROR_STATUSES = (429, 500, 502, 503, 504)
 ACTIONS = ("error", "reset", "empty", "hang")
@@ -40,16 +40,6 @@ RULE_KEYS = ("status", "action", "probability", "retry_after", "latency", "opera
 
 MAX_LATENCY_MS = 300_000.0  # 5 minutes: past any client's timeout; a hang is the action for more
 MAX_RETRY_AFTER_S = 3_600
-
-
-class FaultError(UsageError):
-    """A fault specification that cannot be understood: ``where`` names the field (e.g.
-    ``faults.rules[0].probability``), ``rule`` what is allowed."""
-
-    def __init__(self, where: str, rule: str) -> None:
-        self.where = where
-        self.rule = rule
-        super().__init__(f"{where}: {rule}")
 
 
 @dataclass(frozen=True, slots=True)
