@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -41,12 +41,28 @@ DEFAULT_RING_SIZE = 100_000
 DEFAULT_DEDUP_WINDOW = 1_000_000
 RECENT_WARNINGS = 1_000
 
-# A journal entry is a plain tuple (cheap to build on the hot path); these name its slots.
-# It holds only strings, numbers and bytes, so the garbage collector stops tracking it and
-# a full ring costs no collection time. ROUTE is (channel, operation, platform, app_id).
-SEQ, TIME, METHOD, PATH, ROUTE, STATUS, OUTCOME, REASON, WARNINGS, FAULT, BODY = range(11)
+# ROUTE is (channel, operation, platform, app_id): a plain tuple, cheap to hash.
 RouteKey = tuple[str, str, str, str]
-Entry = tuple[int, float, str, str, RouteKey | None, int, str, str, tuple[str, ...], str, bytes]
+
+
+class Entry(NamedTuple):
+    """One request as the journal keeps it (recent ones in the ring, all of them in the
+    SQLite file). Only strings, numbers and bytes: cheap to build on the hot path."""
+
+    seq: int
+    time: float  # epoch seconds
+    method: str
+    path: str
+    route: RouteKey | None  # None: no public route has that path
+    status: int  # 0: the connection was reset, closed empty or left hanging
+    outcome: str
+    reason: str
+    warnings: tuple[str, ...]
+    fault: str
+    body: bytes
+
+
+_new_entry = tuple.__new__
 NO_ROUTE = (None, None, None, None)
 CHANNEL, OPERATION, PLATFORM, APP_ID = range(4)
 
@@ -113,20 +129,20 @@ class Journal:
 
     def unrouted(self, method: str, path: str, status: int, reason: str, body: bytes) -> None:
         self._unrouted[status] = self._unrouted.get(status, 0) + 1
-        self._log((self._next(), time.time(), method, path, None, status, UNROUTED, reason,
-                   (), "", body))
+        self._log(Entry(self._next(), time.time(), method, path, None, status, UNROUTED, reason,
+                        (), "", body))
 
     def rejected(self, where: RouteKey, path: str, status: int, reason: str, body: bytes) -> None:
         key = (where, status)
         self._outcomes[key] = self._outcomes.get(key, 0) + 1
-        self._log((self._next(), time.time(), "POST", path, where, status, REJECTED, reason,
-                   (), "", body))
+        self._log(Entry(self._next(), time.time(), "POST", path, where, status, REJECTED, reason,
+                        (), "", body))
 
     def injected(self, where: RouteKey, path: str, status: int, fault: str, body: bytes) -> None:
         key = (where, fault)
         self._injected[key] = self._injected.get(key, 0) + 1
-        self._log((self._next(), time.time(), "POST", path, where, status, INJECTED,
-                   "injected fault", (), fault, body))
+        self._log(Entry(self._next(), time.time(), "POST", path, where, status, INJECTED,
+                        "injected fault", (), fault, body))
 
     def accepted_event(
         self, where: RouteKey, path: str, body: dict[str, Any], raw: bytes,
@@ -143,14 +159,17 @@ class Journal:
             id_hash = hash((where[APP_ID], request_id))
             if id_hash in self._ids or id_hash in self._old_ids:
                 self.duplicates += 1
-                self._log((self._next(), now, "POST", path, where, 202, DUPLICATE,
-                           "request_id already accepted", (), fault, raw))
+                self._log(Entry(self._next(), now, "POST", path, where, 202, DUPLICATE,
+                                "request_id already accepted", (), fault, raw))
                 return False
             self._remember_id(id_hash)
         self.unique += 1
         warnings = self._soft_findings(where, body, soft, now)
         self._seq = seq = self._seq + 1
-        entry = (seq, now, "POST", path, where, 202, ACCEPTED, "", warnings, fault, raw)
+        # tuple.__new__ skips the NamedTuple's Python-level __new__ (half its cost); the
+        # fields are the same, in the same order.
+        entry = _new_entry(Entry, (seq, now, "POST", path, where, 202, ACCEPTED, "", warnings,
+                                   fault, raw))
         if self.ring_size:  # _log, inlined: this runs for every accepted request
             self._ring.append(entry)
         if self._sink is not None:
@@ -277,29 +296,29 @@ def body_fields(raw: bytes) -> tuple[str | None, str | None]:
 
 def entry_json(entry: Entry) -> dict[str, Any]:
     """One journal entry in WireMock's serve-event shape plus the mock's own findings."""
-    route = entry[ROUTE]
+    route = entry.route
     channel, operation, platform, app_id = route or NO_ROUTE
-    request_id, device_id = body_fields(entry[BODY])
+    request_id, device_id = body_fields(entry.body)
     return {
-        "id": str(entry[SEQ]),
-        "seq": entry[SEQ],
+        "id": str(entry.seq),
+        "seq": entry.seq,
         "request": {
-            "method": entry[METHOD],
-            "url": entry[PATH],
-            "loggedDate": int(entry[TIME] * 1000),
-            "loggedDateString": _iso(entry[TIME]),
-            "body": entry[BODY].decode("utf-8", "replace"),
+            "method": entry.method,
+            "url": entry.path,
+            "loggedDate": int(entry.time * 1000),
+            "loggedDateString": _iso(entry.time),
+            "body": entry.body.decode("utf-8", "replace"),
         },
-        "response": {"status": entry[STATUS]},
+        "response": {"status": entry.status},
         "wasMatched": route is not None,
         "channel": channel,
         "operation": operation,
         "platform": platform,
         "app_id": app_id,
-        "outcome": entry[OUTCOME],
-        "reason": entry[REASON],
-        "warnings": list(entry[WARNINGS]),
-        "fault": entry[FAULT] or None,
+        "outcome": entry.outcome,
+        "reason": entry.reason,
+        "warnings": list(entry.warnings),
+        "fault": entry.fault or None,
         "request_id": request_id,
         "device_id": device_id,
     }
@@ -330,14 +349,14 @@ class RequestFilter:
         self.limit = parse_int("limit", criteria.get("limit"), 0)
 
     def matches(self, entry: Entry) -> bool:
-        route = entry[ROUTE]
-        if self.since is not None and entry[TIME] < self.since:
+        route = entry.route
+        if self.since is not None and entry.time < self.since:
             return False
-        if self.status is not None and entry[STATUS] != self.status:
+        if self.status is not None and entry.status != self.status:
             return False
-        if ((self.outcome is not None and entry[OUTCOME] != self.outcome)
-                or (self.method is not None and entry[METHOD] != self.method.upper())
-                or (self.url is not None and entry[PATH] != self.url)):
+        if ((self.outcome is not None and entry.outcome != self.outcome)
+                or (self.method is not None and entry.method != self.method.upper())
+                or (self.url is not None and entry.path != self.url)):
             return False
         wants_route = (self.app, self.platform, self.operation) != (None, None, None)
         if wants_route and (route is None or not (
@@ -346,7 +365,7 @@ class RequestFilter:
         )):
             return False
         if self.device is not None or self.request_id is not None:
-            request_id, device_id = body_fields(entry[BODY])
+            request_id, device_id = body_fields(entry.body)
             if self.device not in (None, device_id) or self.request_id not in (None, request_id):
                 return False
         return True
@@ -354,7 +373,7 @@ class RequestFilter:
     def take(self, entries: Iterable[Entry]) -> list[Entry]:
         if self.limit is None:
             return list(entries)
-        taken = []
+        taken: list[Entry] = []
         for entry in entries:
             if len(taken) >= self.limit:
                 break

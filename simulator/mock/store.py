@@ -140,14 +140,14 @@ class SqliteSink:
 
 
 def _row(entry: j.Entry) -> tuple[object, ...]:
-    channel, operation, platform, app_id = entry[j.ROUTE] or j.NO_ROUTE
-    request_id, device_id = j.body_fields(entry[j.BODY])
+    channel, operation, platform, app_id = entry.route or j.NO_ROUTE
+    request_id, device_id = j.body_fields(entry.body)
     return (
-        entry[j.SEQ],
-        datetime.fromtimestamp(entry[j.TIME], UTC).isoformat(timespec="milliseconds"),
-        entry[j.METHOD], entry[j.PATH],
+        entry.seq,
+        datetime.fromtimestamp(entry.time, UTC).isoformat(timespec="milliseconds"),
+        entry.method, entry.path,
         channel, operation, platform, app_id,
-        entry[j.STATUS], entry[j.OUTCOME], entry[j.REASON],
-        orjson.dumps(list(entry[j.WARNINGS])).decode(), entry[j.FAULT] or None,
-        request_id, device_id, entry[j.BODY].decode("utf-8", "replace"),
+        entry.status, entry.outcome, entry.reason,
+        orjson.dumps(list(entry.warnings)).decode(), entry.fault or None,
+        request_id, device_id, entry.body.decode("utf-8", "replace"),
     )
