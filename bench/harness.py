@@ -103,7 +103,9 @@ def bare_locustfile(scratch: Path, without_cookies: bool = False) -> Path:
     app = profile_set.app()
     world = World(profile_set, app, app.dev_key, WorldSettings(1, 0, None, ("roku",)))
     life = world.life("roku", 0.0)
-    path, body, headers = world.request(life, life.take(), int(time.time() * 1000))
+    event = life.take()
+    assert event is not None  # a new device's life starts with its first_open
+    path, body, headers = world.request(life, event, int(time.time() * 1000))
     name = "bare_without_cookies" if without_cookies else "bare"
     locustfile = scratch / f"{name}.py"
     locustfile.write_text(BARE_LOCUSTFILE.format(

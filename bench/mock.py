@@ -31,6 +31,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -121,13 +122,21 @@ def _ensure_wrk() -> str:
 
 
 def _taskset(core: int) -> list[str]:
-    return ["taskset", "-c", str(core)] if shutil.which("taskset") and os.cpu_count() > 1 else []
+    return ["taskset", "-c", str(core)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 \
+        else []
 
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _found(pattern: str, text: str) -> re.Match[str]:
+    match = re.search(pattern, text)
+    if match is None:
+        sys.exit(f"bench/mock.py: wrk's output has no {pattern!r}:\n{text}")
+    return match
 
 
 def _wrk(wrk: str, url: str, script: Path, requests: Path, args: argparse.Namespace,
@@ -137,11 +146,11 @@ def _wrk(wrk: str, url: str, script: Path, requests: Path, args: argparse.Namesp
     cpu_before = _cpu_seconds(server_pid)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     cpu = _cpu_seconds(server_pid) - cpu_before
-    total = int(re.search(r"(\d+) requests in", output).group(1))
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
+    total = int(_found(r"(\d+) requests in", output)[1])
+    rate = float(_found(r"Requests/sec:\s+([\d.]+)", output)[1])
+    p99 = _found(r"99%\s+([\d.]+)(us|ms|s)", output)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {"requests": total, "rps": rate, "p99": p99.group(1) + p99.group(2),
+    return {"requests": total, "rps": rate, "p99": p99[1] + p99[2],
             "non2xx": int(errors.group(1)) if errors else 0, "command": " ".join(command),
             "cpu_us": cpu / total * 1e6, "core_share": cpu / args.duration}
 
@@ -171,13 +180,15 @@ def _serve_trivial() -> None:
 class _Loader(asyncio.Protocol):
     """One keep-alive connection of the fixed-rate loader: one request in flight at a time."""
 
-    def __init__(self, done) -> None:
+    transport: asyncio.WriteTransport  # set once connected, before any request is written
+
+    def __init__(self, done: Callable[[_Loader, int], None]) -> None:
         self.done = done
         self.buffer = b""
-        self.transport = None
         self.scheduled = 0.0
 
-    def connection_made(self, transport) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
@@ -186,7 +197,8 @@ class _Loader(asyncio.Protocol):
         if end < 0:
             return
         head = self.buffer[:end].lower()
-        length = int(re.search(rb"content-length: (\d+)", head).group(1))
+        found = re.search(rb"content-length: (\d+)", head)
+        length = int(found[1]) if found else 0
         if len(self.buffer) >= end + 4 + length:
             status = int(self.buffer[9:12])
             self.buffer = self.buffer[end + 4 + length:]
@@ -270,6 +282,7 @@ def main() -> int:
         mocks, trivials = [], []
         for _ in range(args.rounds):  # alternate, so that a noisy neighbour hits both alike
             with MockServer(subprocess=True, cpus={0}) as mock:
+                assert mock.pid is not None  # a subprocess mock has one
                 mocks.append((_wrk(wrk, mock.url, script, requests, args, mock.pid),
                               mock.stats()))
             trivials.append(_trivial_run(wrk, script, requests, args))

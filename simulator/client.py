@@ -103,6 +103,9 @@ class _Exchange:
 
     def record(self, response: httpx.Response | None, error: Exception | None) -> None:
         self.attempts += 1
+        status: int | None
+        retry_after: str | None
+        failure: str | None
         if response is None:
             status, retry_after = None, None
             failure = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -141,9 +141,9 @@ class AppPayloads:
 
 
 def _parameters(event: Event) -> bytes:
-    spec = event.spec
-    return orjson.dumps({"af_revenue": event.revenue, "af_currency": spec.currency}
-                        if spec.currency else {"af_revenue": event.revenue})
+    currency = event.spec.currency if event.spec is not None else None
+    return orjson.dumps({"af_revenue": event.revenue, "af_currency": currency}
+                        if currency else {"af_revenue": event.revenue})
 
 
 class DevicePayloads:

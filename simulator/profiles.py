@@ -246,7 +246,8 @@ def load_profiles(extra_dir: Path | None = None) -> ProfileSet:
         raise ProfileError(problems)
     total = sum(profile.weight for profile in profiles if profile)
     by_platform = {p.platform: replace(p, weight=p.weight / total) for p in profiles if p}
-    ordered = {name: by_platform[name] for name in contract.PLATFORMS if name in by_platform}
+    ordered: dict[str, Profile] = {name: by_platform[name] for name in contract.PLATFORMS
+                                   if name in by_platform}
     sources = tuple(doc.path for doc in docs.opened if doc.path)
     return ProfileSet(MappingProxyType(ordered), MappingProxyType(curves or {}),
                       MappingProxyType(apps or {}), sources)
@@ -291,7 +292,8 @@ def _read_dirs(bundled: Path, extra: Path | None, problems: list[str]) -> _Docs:
                 if name in seen:
                     doc.fail(doc.root, "(file)", f"{seen[name].name} is this file's twin; "
                              "keep one of them")
-                seen[name] = special[name] = doc
+                seen[name] = doc
+                special[name] = doc
                 continue
             platform = doc.peek("platform")
             if platform is None:
@@ -301,9 +303,8 @@ def _read_dirs(bundled: Path, extra: Path | None, problems: list[str]) -> _Docs:
                          f"{seen[platform].name}")
             else:
                 seen[platform] = by_platform[platform] = doc
-    for name, doc in special.items():
-        if doc is None:
-            problems.append(f"{_display(bundled / name)}: file not found")
+    problems.extend(f"{_display(bundled / name)}: file not found"
+                    for name, doc_or_none in special.items() if doc_or_none is None)
     return _Docs(special[CURVES_FILE], special[APPS_FILE], [*by_platform.values(), *unnamed],
                  opened)
 
@@ -394,7 +395,8 @@ class YamlDoc:
         return [problem for _, _, problem in sorted(self._found, key=lambda f: f[:2])]
 
     def fail(self, node: Node | _Position | None, where: str, rule: str) -> None:
-        mark = (node or self.root).start_mark if (node or self.root) else None
+        anchor = node or self.root
+        mark = anchor.start_mark if anchor is not None else None
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         self._found.append(
             (line, column, f"{self.name}:{line}:{column}: {where or '(document)'}: {rule}")
@@ -780,19 +782,29 @@ def _read_profile(doc: YamlDoc, curves: Mapping[str, Any] | None) -> Profile | N
         return None
     platform = doc.choice(found["platform"], "platform", contract.PLATFORMS) \
         if "platform" in found else None
-    parts = {
-        "display_name": lambda n: doc.text(n, "display_name"),
-        "weight": lambda n: doc.weight(n, "weight"),
-        "ad_id": lambda n: _read_ad_id(doc, n, platform),
-        "household_sizes": lambda n: doc.weighted_map(n, "household_sizes", _household_size(doc)),
-        "models": lambda n: _read_models(doc, n, found),
-        "behaviour": lambda n: _read_behaviour(doc, n, curves),
-        "sources": lambda n: _read_sources(doc, n),
-    }
-    values = {key: read(found[key]) for key, read in parts.items() if key in found}
+    display_name = doc.text(found["display_name"], "display_name")
+    weight = doc.weight(found["weight"], "weight")
+    ad_id = _read_ad_id(doc, found["ad_id"], platform)
+    households = doc.weighted_map(found["household_sizes"], "household_sizes",
+                                  _household_size(doc))
+    models = _read_models(doc, found["models"], found)
+    behaviour = _read_behaviour(doc, found["behaviour"], curves)
+    sources = _read_sources(doc, found["sources"])
     if doc.failed != before or platform is None:
         return None
-    return Profile(platform=platform, path=doc.name, **values)
+    return Profile(
+        platform=platform, display_name=_read(display_name), weight=_read(weight),
+        ad_id=_read(ad_id), models=_read(models), household_sizes=_read(households),
+        behaviour=_read(behaviour), sources=_read(sources), path=doc.name,
+    )
+
+
+def _read(value: T | None) -> T:
+    """A value whose read found no problem. Every read that returns None records a problem,
+    so once a caller has seen ``doc.failed`` unchanged, None cannot be here."""
+    if value is None:
+        raise AssertionError("a read returned None without recording a problem")
+    return value
 
 
 def _household_size(doc: YamlDoc) -> Callable[[Node, str], int | None]:
@@ -891,8 +903,8 @@ def _read_model(doc: YamlDoc, node: Node, where: str, defaults: Mapping[str, Any
         _check_template(doc, entry, name or "", variables or (), os_versions)
     if doc.failed != before or not (name and weight and os_versions and lists["user_agents"]):
         return None  # a broken shared default list is reported where it is
-    model = DeviceModel(name, _table(lists["os_versions"]), _table(lists["user_agents"]),
-                        variables or ())
+    model = DeviceModel(name, _table(_read(lists["os_versions"])),
+                        _table(_read(lists["user_agents"])), variables or ())
     return model, weight
 
 
@@ -968,21 +980,22 @@ def _read_behaviour(doc: YamlDoc, node: Node, curves: Mapping[str, Any] | None,
     if curve and curves is not None and curve not in curves:
         doc.fail(found["diurnal_curve"], f"{at}diurnal_curve",
                  f"{curve!r} is not a curve in {CURVES_FILE} ({', '.join(curves) or 'none'})")
-    values = dict(
-        sessions_per_active_day=doc.weight(found["sessions_per_active_day"],
-                                           f"{at}sessions_per_active_day"),
-        session_minutes_median=median, session_minutes_sigma=sigma, diurnal_curve=curve,
-        weekend_factor=doc.weight(found["weekend_factor"], f"{at}weekend_factor"),
-        timezones=doc.weighted_map(found["timezones"], f"{at}timezones", _timezone(doc)),
-        daily_active_probability=doc.number(found["daily_active_probability"],
-                                            f"{at}daily_active_probability", 0, 1,
-                                            open_low=True),
-        retention_half_life_days=doc.weight(found["retention_half_life_days"],
-                                            f"{at}retention_half_life_days"),
-        second_first_open_share=doc.number(found["second_first_open_share"],
-                                           f"{at}second_first_open_share", 0, 1),
+    sessions = doc.weight(found["sessions_per_active_day"], f"{at}sessions_per_active_day")
+    weekend = doc.weight(found["weekend_factor"], f"{at}weekend_factor")
+    timezones = doc.weighted_map(found["timezones"], f"{at}timezones", _timezone(doc))
+    active = doc.number(found["daily_active_probability"], f"{at}daily_active_probability",
+                        0, 1, open_low=True)
+    half_life = doc.weight(found["retention_half_life_days"], f"{at}retention_half_life_days")
+    second = doc.number(found["second_first_open_share"], f"{at}second_first_open_share", 0, 1)
+    if doc.failed != before:
+        return None
+    return Behaviour(
+        sessions_per_active_day=_read(sessions), session_minutes_median=_read(median),
+        session_minutes_sigma=_read(sigma), diurnal_curve=_read(curve),
+        weekend_factor=_read(weekend), timezones=_read(timezones),
+        daily_active_probability=_read(active), retention_half_life_days=_read(half_life),
+        second_first_open_share=_read(second),
     )
-    return Behaviour(**values) if doc.failed == before else None
 
 
 def _timezone(doc: YamlDoc) -> Callable[[Node, str], str | None]:

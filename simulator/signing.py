@@ -65,7 +65,7 @@ class Verifier:
         """``signature`` may also be the raw header bytes (read as latin-1, HTTP's default):
         the usual exact lowercase hex then needs no decoding."""
         expected = self._sign(body).encode("ascii")
-        if type(signature) is bytes:
+        if isinstance(signature, bytes):
             if hmac.compare_digest(expected, signature):
                 return True
             signature = signature.decode("latin-1")

@@ -347,7 +347,8 @@ class _Source:
         """(line count, latest time, app ids): checks every line before anything is sent."""
         if self.name == "-":
             self._kept = list(self._read())
-        count, last_ms, app_ids = 0, 0, {}
+        count, last_ms = 0, 0
+        app_ids: dict[str, None] = {}
         for line in self._kept if self._kept is not None else self._read():
             if rebase and not line.json_body:
                 raise UsageError(f"{self.name}:{line.number}: --rebase-time re-stamps the "

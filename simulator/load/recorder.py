@@ -131,8 +131,9 @@ class Recorder:
         self, name: str, response_time: float, response: Any = None,
         exception: BaseException | None = None, **_: Any,
     ) -> None:
-        entry = self._by_name.get(name, False)
-        if entry is False:
+        try:
+            entry = self._by_name[name]
+        except KeyError:
             entry = self._entry_for_name(name)
         if entry is None:
             return

@@ -42,6 +42,8 @@ class CtvShape(LoadTestShape):
         assert self.runner is not None
         environment = self.runner.environment
         parsed = environment.parsed_options
+        if parsed is None:  # Locust used as a library, without a command line: no shape
+            return None
         length = float(parsed.run_time or DEFAULT_RUN_SECONDS)
         elapsed = self.get_run_time()
         if elapsed >= length:

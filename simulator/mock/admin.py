@@ -11,6 +11,7 @@ request_id, outcome, method, url.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -44,7 +45,7 @@ class Admin:
     def __init__(self, mock: MockApp) -> None:
         self._mock = mock
         self._openapi = orjson.dumps(openapi.document())
-        self._routes = {
+        self._routes: dict[str, dict[str, Callable[[Any], dict[str, Any]]]] = {
             "health": {"GET": self._health},
             "stats": {"GET": self._stats},
             "requests": {"GET": self._requests, "DELETE": self._reset},

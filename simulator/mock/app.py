@@ -27,6 +27,7 @@ import orjson
 from simulator import contract
 from simulator.errors import FaultError
 from simulator.mock.admin import ADMIN_PREFIX, OPENAPI_PATH, Admin
+from simulator.mock.asgi import Message, Receive, Scope, Send
 from simulator.mock.faults import Decision, FaultPlan, parse_rule
 from simulator.mock.journal import Journal, RouteKey, route_key
 from simulator.mock.registry import ZERO_PLAN, Registry
@@ -114,14 +115,14 @@ class MockApp:
             self._targets[path] = target
         return target
 
-    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """The handler's own coroutine, not one that awaits it: one coroutine less per request
         (the server is told this is ASGI 3, which it cannot tell from a plain method)."""
         if scope["type"] == "http":
             return self._http(scope, receive, send)
         return self._lifespan(scope, receive, send)
 
-    async def _lifespan(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
             return
         while True:
@@ -134,7 +135,7 @@ class MockApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         try:
             target = self._targets[path]
@@ -235,7 +236,7 @@ class MockApp:
 
     async def _inject(
         self, decision: Decision, where: RouteKey, path: str, document: Any,
-        body: bytes, findings: contract.Findings, receive: Any, send: Any,
+        body: bytes, findings: contract.Findings, receive: Receive, send: Send,
     ) -> None:
         if decision.action == "invalid":
             self.journal.injected(where, path, 400, "invalid_fault_header", body)
@@ -276,7 +277,7 @@ class MockApp:
         await _until_disconnect(receive)
 
     async def _admin_call(
-        self, scope: dict[str, Any], receive: Any, send: Any, method: str, path: str,
+        self, scope: Scope, receive: Receive, send: Send, method: str, path: str,
     ) -> None:
         body = await _read_body(receive, ADMIN_BODY_LIMIT)
         if body is _DISCONNECTED:
@@ -316,13 +317,13 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-async def _read_body(receive: Any, limit: int) -> Any:
+async def _read_body(receive: Receive, limit: int) -> Any:
     """The whole body, _TOO_LARGE(_UNREAD) when it grows past ``limit``, or _DISCONNECTED
     if the client left."""
     return await _rest_of_body(await receive(), receive, limit)
 
 
-async def _rest_of_body(message: dict[str, Any], receive: Any, limit: int) -> Any:
+async def _rest_of_body(message: Message, receive: Receive, limit: int) -> Any:
     """``_read_body`` once its first message has arrived."""
     if message["type"] != "http.request":
         return _DISCONNECTED
@@ -343,7 +344,7 @@ async def _rest_of_body(message: dict[str, Any], receive: Any, limit: int) -> An
     return b"".join(parts)
 
 
-async def _discard_body(receive: Any, size: int) -> Any:
+async def _discard_body(receive: Receive, size: int) -> Any:
     """Reads the rest of a body that is too large without keeping it (``size`` bytes of it
     are read already): _TOO_LARGE at its end, _TOO_LARGE_UNREAD past DRAIN_LIMIT."""
     while size <= DRAIN_LIMIT:
@@ -356,20 +357,20 @@ async def _discard_body(receive: Any, size: int) -> Any:
     return _TOO_LARGE_UNREAD
 
 
-async def _until_disconnect(receive: Any) -> None:
+async def _until_disconnect(receive: Receive) -> None:
     """Wait (on the event loop, no thread) until the client or the server closes the line."""
     while (await receive())["type"] != "http.disconnect":
         pass
 
 
-def _transport(receive: Any) -> asyncio.Transport | None:
+def _transport(receive: Receive) -> asyncio.Transport | None:
     """The connection under an ASGI request, for faults below HTTP (uvicorn exposes it on the
     request cycle that ``receive`` is bound to)."""
     cycle = getattr(receive, "__self__", None)
     return getattr(cycle, "transport", None)
 
 
-async def _send(send: Any, status: int, body: bytes,
+async def _send(send: Send, status: int, body: bytes,
                 headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     await send({
         "type": "http.response.start", "status": status,
@@ -379,6 +380,6 @@ async def _send(send: Any, status: int, body: bytes,
     await send({"type": "http.response.body", "body": body})
 
 
-async def _error(send: Any, status: int, message: str,
+async def _error(send: Send, status: int, message: str,
                  headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     await _send(send, status, orjson.dumps({"message": message}), headers)

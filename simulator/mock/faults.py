@@ -336,7 +336,8 @@ def _latency(raw: Any, where: str) -> Latency | None:
     if cap is not None and cap < values[0]:
         raise FaultError(f"{where}.max_ms", "must be >= median_ms")
     if distribution == "lognormal":
-        return Latency(distribution, *values, cap=MAX_LATENCY_MS if cap is None else cap)
+        return Latency(distribution, values[0], values[1],
+                       MAX_LATENCY_MS if cap is None else cap)
     return Latency(distribution, *values)
 
 

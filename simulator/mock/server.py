@@ -43,6 +43,7 @@ from simulator import children
 from simulator.errors import UsageError
 from simulator.mock.admin_client import AdminClient
 from simulator.mock.app import MockApp
+from simulator.mock.asgi import ASGIApp
 from simulator.mock.faults import FaultPlan, load_file
 from simulator.mock.journal import DEFAULT_DEDUP_WINDOW, DEFAULT_RING_SIZE, Journal
 from simulator.mock.registry import Registry
@@ -109,7 +110,7 @@ def urls(sock: socket.socket) -> tuple[str, str]:
     return f"http://{netloc}{BASE_PATH}", f"http://{netloc}{ADMIN_PATH}"
 
 
-def make_server(app: MockApp) -> Any:
+def make_server(app: ASGIApp) -> Any:
     """A uvicorn server for the app: httptools, uvloop, no access log, quick shutdown."""
     import uvicorn
 
@@ -175,7 +176,7 @@ class MockServer:
     ) -> None:
         if subprocess and apps is not None:
             raise ValueError("a subprocess mock reads its apps from apps_file, not apps")
-        self._options = dict(apps=apps, apps_file=apps_file, faults=faults,
+        self._options: dict[str, Any] = dict(apps=apps, apps_file=apps_file, faults=faults,
                              journal_file=journal_file, ring_size=ring_size)
         self._host, self._port = host, port
         self._subprocess = subprocess
@@ -199,7 +200,7 @@ class MockServer:
         return self
 
     def _start_thread(self) -> None:
-        self.app = build_app(**self._options)  # type: ignore[arg-type]
+        self.app = build_app(**self._options)
         sock = listen(self._host, self._port)
         self.url, self.admin_url = urls(sock)
         self._server = make_server(self.app)
