@@ -76,4 +76,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from simulator.load import runner
 
-    return runner.run(args)
+    return runner.run(runner.LoadOptions(
+        target=args.target, app=args.app, users=args.users, spawn_rate=args.spawn_rate,
+        duration=args.duration, platforms=args.platforms, shape=args.shape, speed=args.speed,
+        processes=args.processes, web=args.web, web_port=args.web_port,
+        report_dir=args.report_dir, thresholds=tuple(args.threshold), seed=args.seed,
+        retries=args.retries, allow_production=args.allow_production, max_rps=args.max_rps,
+        profiles=args.profiles, mock_faults=tuple(args.mock_fault),
+        reconcile=not args.no_reconcile,
+    ))

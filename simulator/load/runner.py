@@ -7,7 +7,8 @@ and the child costs one more interpreter start per run (tens of milliseconds; im
 Locust, about 1.3 s on a busy 2-core VM, is paid either way; `ctvsim load --duration 1s`
 takes about 4 s end to end, mock start-up included). The child writes its
 raw figures (`--ctv-results`); this process builds the summary, applies thresholds,
-reconciles with the mock, writes the reports and chooses the exit code.
+reconciles with the mock, writes the reports and chooses the exit code. It takes a
+``LoadOptions``, never the command line's own objects: `cli/load.py` maps flags to it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from simulator.load.reconcile import difference, reconcile
 from simulator.load.recorder import Recorder
 from simulator.load.shapes import SHAPES
 from simulator.load.summary import Summary, format_table
-from simulator.targets import DEV_KEY_ENV, KEY_SOURCE_ENV, resolve_target
+from simulator.targets import DEV_KEY_ENV, KEY_SOURCE_ENV
 
 STOP_TIMEOUT_S = 10  # let in-flight requests finish, so every request sent is counted
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
@@ -57,26 +58,57 @@ def parse_duration(text: str) -> float:
     return total
 
 
+@dataclass(frozen=True, slots=True)
+class LoadOptions:
+    """What a load run is asked to do, as the command line (or a caller) says it; ``prepare``
+    checks every field. Text fields keep the user's spelling, so errors can quote it."""
+
+    target: str | None = None  # None: start the embedded mock
+    app: str | None = None
+    users: int = 50
+    spawn_rate: float | None = None  # None: all users at once
+    duration: str = "30s"
+    platforms: str | None = None  # comma-separated; None: the app's mix
+    shape: str | None = None  # None: constant users
+    speed: str = "1440"
+    processes: int = 1
+    web: bool = False
+    web_port: int = 8089
+    report_dir: str | None = None
+    thresholds: tuple[str, ...] = ()
+    seed: int = 1
+    retries: int = 0
+    allow_production: bool = False
+    max_rps: float = 0.0
+    profiles: str | None = None
+    mock_faults: tuple[str, ...] = ()
+    reconcile: bool = True
+
+
 @dataclass
 class Plan:
     """Everything `ctvsim load` will do, checked before any process starts."""
 
-    args: Any
+    args: LoadOptions
     seconds: float
     thresholds: list[thresholds.Threshold]
     app_id: str
     platforms: list[str]
     max_rps: float
-    embedded: bool
+    target: targets.Target | None  # None: the embedded mock
     report_dir: Path | None
     extra: list[str] = field(default_factory=list)
 
+    @property
+    def embedded(self) -> bool:
+        return self.target is None
 
-def prepare(args: Any) -> Plan:
+
+def prepare(args: LoadOptions) -> Plan:
     """Checks every argument; a UsageError (exit 2) here means nothing was sent."""
     from simulator.profiles import load_profiles
 
-    parsed_thresholds = thresholds.parse_all(args.threshold)
+    parsed_thresholds = thresholds.parse_all(args.thresholds)
     seconds = parse_duration(args.duration)
     if args.shape is not None and args.shape not in SHAPES:
         raise UsageError(f"--shape {args.shape!r}; allowed: {', '.join(SHAPES)}")
@@ -84,25 +116,24 @@ def prepare(args: Any) -> Plan:
         options.parse_speed(args.speed)
     except ValueError as error:
         raise UsageError(f"--speed {error}") from None
-    embedded = args.target is None
-    if args.mock_fault:
-        if not embedded:
+    if args.mock_faults:
+        if args.target is not None:
             raise UsageError("--mock-fault configures the embedded mock: drop --target")
         from simulator.mock.faults import FaultPlan
 
-        FaultPlan.from_spec({"rules": args.mock_fault})  # a bad rule says what is allowed
-    max_rps = args.max_rps
-    if not embedded:
-        _, max_rps = targets.check(args.target, args.allow_production, args.max_rps)
+        FaultPlan.from_spec({"rules": list(args.mock_faults)})  # a bad rule says what is allowed
+    max_rps, target = args.max_rps, None
+    if args.target is not None:
+        target, max_rps = targets.check(args.target, args.allow_production, args.max_rps)
     profile_set = load_profiles(Path(args.profiles) if args.profiles else None)
     app = profile_set.app(args.app)
-    if not embedded:
-        targets.dev_key(args.target, app)  # a key that can sign for the target, or stop here
+    if target is not None:
+        targets.signing_key(app, target)  # a key that can sign for the target, or stop here
     platforms = profile_set.app_platforms(app, options.parse_platforms(args.platforms or ""))
     report_dir = Path(args.report_dir) if args.report_dir else None
     if report_dir is not None:
         _check_report_dir(report_dir)
-    return Plan(args, seconds, parsed_thresholds, app.app_id, platforms, max_rps, embedded,
+    return Plan(args, seconds, parsed_thresholds, app.app_id, platforms, max_rps, target,
                 report_dir)
 
 
@@ -189,7 +220,7 @@ def _cpu_split(embedded: bool) -> tuple[set[int] | None, set[int] | None]:
     return {available[-1]}, set(available[:-1])
 
 
-def run(args: Any) -> int:
+def run(args: LoadOptions) -> int:
     plan = prepare(args)
     with tempfile.TemporaryDirectory(prefix="ctvsim-load-") as scratch:
         logs = Path(scratch)  # Locust's own files; published whole into --report-dir
@@ -201,7 +232,7 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
     if plan.embedded:
         from simulator.mock.server import MockServer
 
-        rules = plan.args.mock_fault
+        rules = plan.args.mock_faults
         faults = {"rules": rules, "seed": plan.args.seed} if rules else None
         with MockServer(subprocess=True, cpus=mock_cpus, faults=faults) as mock:
             code, interrupted = _locust(plan, mock.url, logs, results_path, locust_cpus)
@@ -228,8 +259,9 @@ def _run_against_target(plan: Plan, logs: Path, results_path: Path, cpus: set[in
                         ) -> tuple[int, bool, dict[str, Any] | None]:
     """Runs Locust against `--target`; when it is a ctvsim mock on loopback, also returns
     what the run added to the mock's counters, for reconciliation."""
-    target = resolve_target(plan.args.target, allow_production=True)
-    admin = None if plan.args.no_reconcile else _local_mock_admin(target)
+    target = plan.target
+    assert target is not None  # only called with --target
+    admin = _local_mock_admin(target) if plan.args.reconcile else None
     if admin is None:
         return (*_locust(plan, target.base_url, logs, results_path, cpus), None)
     with admin:
@@ -315,7 +347,7 @@ def _judge(plan: Plan, raw: dict[str, Any], stats: dict[str, Any] | None,
         "interrupted": interrupted,
     })
     summary.verdicts = thresholds.evaluate_all(plan.thresholds, summary.select)
-    if stats is not None and not args.no_reconcile:
+    if stats is not None and args.reconcile:
         summary.reconciliation = reconcile(recorder, stats, plan.app_id)
     data = summary.to_dict()
     sys.stdout.write(format_table(data) + "\n")
