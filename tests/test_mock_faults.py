@@ -288,3 +288,22 @@ def test_the_string_form_parses(spec, expected):
 def test_bad_fault_specs_say_what_is_allowed(spec, message):
     with pytest.raises(FaultError, match=message.replace("(", r"\(")):
         parse_rule(spec)
+
+
+def test_a_plan_times_its_windows_by_the_clock_it_is_given() -> None:
+    """An outage window and a duration stepped through without sleeping."""
+    from simulator import contract
+    from simulator.mock.faults import FaultPlan
+
+    now = [100.0]
+    plan = FaultPlan.from_spec({"rules": [{"status": 503, "after": 10, "for": 5},
+                                          {"status": 500, "duration": 30}]},
+                               clock=lambda: now[0])
+    route = contract.Route("s2s", "session", "roku", "com.test.app")
+    seen = {}
+    for age in (0, 9.9, 10, 14.9, 15, 29.9, 30, 100):
+        now[0] = 100.0 + age
+        decision = plan.decide(route)
+        seen[age] = decision.status if decision else None
+    assert seen == {0: 500, 9.9: 500, 10: 503, 14.9: 503, 15: 500, 29.9: 500, 30: None,
+                    100: None}

@@ -23,7 +23,7 @@ from simulator.mock.faults import FaultPlan
 from simulator.mock.journal import RequestFilter, entry_json, parse_int
 
 if TYPE_CHECKING:
-    from simulator.mock.app import MockApp
+    from simulator.mock.state import MockState
 
 ADMIN_PREFIX = "/__admin/"
 OPENAPI_PATH = "/openapi.json"
@@ -42,8 +42,8 @@ NO_HEADERS: tuple[tuple[bytes, bytes], ...] = ()
 class Admin:
     """Answers admin requests from the mock's journal and fault plan."""
 
-    def __init__(self, mock: MockApp) -> None:
-        self._mock = mock
+    def __init__(self, state: MockState) -> None:
+        self._state = state
         self._openapi = orjson.dumps(openapi.document())
         self._routes: dict[str, dict[str, Callable[[Any], dict[str, Any]]]] = {
             "health": {"GET": self._health},
@@ -105,15 +105,15 @@ class Admin:
         return params
 
     def _health(self, _: Any) -> dict[str, Any]:
-        journal = self._mock.journal
+        journal = self._state.journal
         stats = journal.stats()
         return {"status": "degraded" if journal.sink_failed else "ok",
-                "apps": len(self._mock.registry),
-                "uptime_s": round(time.time() - self._mock.started_at, 3),
+                "apps": len(self._state.registry),
+                "uptime_s": round(time.time() - self._state.started_at, 3),
                 "requests": stats["requests"], "journal_file": stats["journal_file"]}
 
     def _stats(self, _: Any) -> dict[str, Any]:
-        return self._mock.journal.stats()
+        return self._state.journal.stats()
 
     def _selected(self, params: dict[str, Any]) -> tuple[RequestFilter, list[Any]]:
         criteria = dict(params)
@@ -122,11 +122,11 @@ class Admin:
         if "device_id" in criteria:
             criteria["device"] = criteria.pop("device_id")
         selection = RequestFilter(**criteria)
-        return selection, list(self._mock.journal.entries(selection))
+        return selection, list(self._state.journal.entries(selection))
 
     def _requests(self, params: dict[str, Any]) -> dict[str, Any]:
         selection, matched = self._selected(params)
-        journal = self._mock.journal
+        journal = self._state.journal
         return {
             "requests": [entry_json(e) for e in selection.take(matched)],
             "meta": {"total": len(matched)},
@@ -142,7 +142,7 @@ class Admin:
         return {"count": len(matched)}
 
     def _reset(self, _: Any) -> dict[str, Any]:
-        self._mock.journal.reset()
+        self._state.journal.reset()
         return {"message": "journal and counters reset"}
 
     def _reset_all(self, params: Any) -> dict[str, Any]:
@@ -153,18 +153,18 @@ class Admin:
 
     def _warnings(self, params: dict[str, Any]) -> dict[str, Any]:
         limit = parse_int("limit", params.get("limit", 100), 0)
-        return self._mock.journal.warnings(limit or 0)
+        return self._state.journal.warnings(limit or 0)
 
     def _faults(self, _: Any) -> dict[str, Any]:
-        return self._mock.faults.describe()
+        return self._state.faults.describe()
 
     def _set_faults(self, spec: Any) -> dict[str, Any]:
-        self._mock.faults = FaultPlan.from_spec(spec)
-        return self._mock.faults.describe()
+        self._state.faults = FaultPlan.from_spec(spec)
+        return self._state.faults.describe()
 
     def _clear_faults(self, _: Any) -> dict[str, Any]:
-        self._mock.faults = FaultPlan()
-        return self._mock.faults.describe()
+        self._state.faults = FaultPlan()
+        return self._state.faults.describe()
 
 
 def _check_names(params: dict[str, Any], allowed: tuple[str, ...]) -> None:

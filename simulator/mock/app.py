@@ -18,7 +18,6 @@ import asyncio
 import json
 import socket
 import struct
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,8 +28,9 @@ from simulator.errors import FaultError
 from simulator.mock.admin import ADMIN_PREFIX, OPENAPI_PATH, Admin
 from simulator.mock.asgi import Message, Receive, Scope, Send
 from simulator.mock.faults import Decision, FaultPlan, parse_rule
-from simulator.mock.journal import Journal, RouteKey, route_key
+from simulator.mock.journal import DELAYED, Journal, RouteKey, route_key
 from simulator.mock.registry import ZERO_PLAN, Registry
+from simulator.mock.state import MockState
 from simulator.mock.validation import Inspector
 from simulator.profiles import App
 from simulator.signing import Verifier
@@ -62,7 +62,9 @@ MESSAGE_ZERO_PLAN = "Blocked due to Zero package limit."
 
 
 class MockApp:
-    """The ASGI callable; ``journal``, ``faults`` and ``registry`` are what the admin API reads."""
+    """The ASGI callable. What it knows lives in a ``MockState`` that the admin API shares;
+    the registry and the journal are fixed objects, the fault plan is read from the state
+    on every request, because the admin API replaces it."""
 
     def __init__(
         self,
@@ -71,12 +73,12 @@ class MockApp:
         faults: FaultPlan | None = None,
         on_shutdown: tuple[Callable[[], None], ...] = (),
     ) -> None:
+        self.state = MockState(registry, journal if journal is not None else Journal(),
+                               faults if faults is not None else FaultPlan())
         self.registry = registry
-        self.journal = journal if journal is not None else Journal()
-        self.faults = faults if faults is not None else FaultPlan()
-        self.started_at = time.time()
+        self.journal = self.state.journal
         self._on_shutdown = on_shutdown
-        self._admin = Admin(self)
+        self._admin = Admin(self.state)
         self._targets: dict[str, _Target | None] = {}
         self._hanging: set[asyncio.Transport] = set()
         self._delayed: set[asyncio.Future[None]] = set()
@@ -216,7 +218,7 @@ class MockApp:
             journal.rejected(where, path, 400, reason, body)
             await _error(send, 400, reason)
             return
-        if fault_header is not None or self.faults.rules:
+        if fault_header is not None or self.state.faults.rules:
             decision = self._fault(route, fault_header)
             if decision is not None:
                 await self._inject(decision, where, path, document, body, findings, receive, send)
@@ -232,7 +234,7 @@ class MockApp:
                 extra = parse_rule(header.decode("latin-1"), "X-Mock-Fault")
             except FaultError as error:
                 return Decision(0.0, "invalid", 400, None, str(error))
-        return self.faults.decide(route, extra)
+        return self.state.faults.decide(route, extra)
 
     async def _inject(
         self, decision: Decision, where: RouteKey, path: str, document: Any,
@@ -246,8 +248,8 @@ class MockApp:
             await self._delay(decision.delay)
         action = decision.action
         if action is None:
-            self.journal.delayed += 1
-            self.journal.accepted_event(where, path, document, body, findings.warnings, "latency")
+            self.journal.accepted_event(where, path, document, body, findings.warnings,
+                                        DELAYED)
             await send(_ACCEPTED_START)
             await send(_EMPTY_BODY)
             return

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,16 +123,22 @@ class Decision:
 
 
 class FaultPlan:
-    """The active rules with their random generator, clock and counts."""
+    """The active rules with their random generator, clock and counts.
 
-    def __init__(self, rules: list[Rule] | None = None, seed: int | None = None) -> None:
+    ``clock`` (seconds, monotonic) times the rules' windows and durations from the moment
+    the plan is made; a test passes its own to step through an outage without sleeping.
+    """
+
+    def __init__(self, rules: list[Rule] | None = None, seed: int | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.seed = seed
         self.rules = rules or []
         self._rng = random.Random(seed)
-        self._activated = time.monotonic()
+        self._clock = clock
+        self._activated = clock()
 
     @classmethod
-    def from_spec(cls, spec: Any) -> FaultPlan:
+    def from_spec(cls, spec: Any, clock: Callable[[], float] = time.monotonic) -> FaultPlan:
         """A plan from a mapping ``{seed, duration, rules: [...]}``, a list of rules or None."""
         if spec is None:
             return cls()
@@ -154,10 +160,10 @@ class FaultPlan:
         for rule in rules:
             if rule.duration is None:
                 rule.duration = duration
-        return cls(rules, seed)
+        return cls(rules, seed, clock)
 
     def describe(self) -> dict[str, Any]:
-        age = time.monotonic() - self._activated
+        age = self._clock() - self._activated
         return {"seed": self.seed, "rules": [rule.describe(age) for rule in self._live(age)]}
 
     def _live(self, age: float) -> list[Rule]:
@@ -169,7 +175,7 @@ class FaultPlan:
 
     def decide(self, route: Route, extra: Rule | None = None) -> Decision | None:
         """What to inject for one valid request, or None to answer it normally."""
-        age = time.monotonic() - self._activated
+        age = self._clock() - self._activated
         rules = self._live(age)
         if extra is not None:
             rules = [extra, *rules]

@@ -34,6 +34,8 @@ INJECTED = "injected"
 UNROUTED = "unrouted"
 OUTCOMES = (ACCEPTED, DUPLICATE, REJECTED, INJECTED, UNROUTED)
 
+DELAYED = "latency"  # the fault label of a request answered normally after an injected delay
+
 ORDERING = "ordering"
 TIMESTAMP_REPLACED = "timestamp_replaced"
 
@@ -148,11 +150,14 @@ class Journal:
         self, where: RouteKey, path: str, body: dict[str, Any], raw: bytes,
         soft: list[contract.Violation], fault: str = "",
     ) -> bool:
-        """Record a 202; returns False when it was a duplicate of an accepted request id."""
+        """Record a 202 (``fault`` DELAYED: after an injected latency); returns False when it
+        was a duplicate of an accepted request id."""
         key = (where, 202)
         outcomes = self._outcomes
         outcomes[key] = outcomes.get(key, 0) + 1
         self.accepted += 1
+        if fault:
+            self.delayed += 1
         now = time.time()
         request_id = body.get("request_id")
         if request_id is not None:
