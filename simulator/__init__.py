@@ -1,18 +1,66 @@
-"""ctv-simulator: CTV devices, realistic traffic and a strict local AppsFlyer for load tests."""
+"""ctv-simulator: CTV devices, realistic traffic and a strict local AppsFlyer for load tests.
 
-from simulator.contract import Findings, Violation, inspect, validate
-from simulator.errors import CtvSimError, ProfileError, UsageError
-from simulator.signing import sign, verify
+The supported names, each importable from here (and from the one module that defines it):
+
+- ``MockServer`` and ``AdminClient``: the local AppsFlyer mock and its admin API;
+- ``AppsFlyerClient`` and ``AsyncAppsFlyerClient``: send to the mock, sandbox or production;
+- ``DeviceFactory`` and ``load_profiles``: simulated devices from the YAML profiles;
+- ``contract`` (the API as data) and ``signing`` (HMAC-SHA256 over the exact bytes);
+- the exception tree under ``CtvSimError``, and ``ExitCode``.
+
+The classes load on first use, so that ``import simulator`` (which every Locust worker and
+``ctvsim`` command does) pulls in neither httpx nor uvicorn until they are wanted.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from simulator import contract, signing
+from simulator.errors import (
+    CtvSimError,
+    ExitCode,
+    FaultError,
+    MockAdminError,
+    OutputError,
+    ProfileError,
+    TargetError,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    from simulator.client import AppsFlyerClient, AsyncAppsFlyerClient
+    from simulator.devices import DeviceFactory
+    from simulator.mock.admin_client import AdminClient
+    from simulator.mock.server import MockServer
+    from simulator.profiles import load_profiles
 
 __all__ = [
-    "CtvSimError",
-    "Findings",
-    "ProfileError",
-    "UsageError",
-    "Violation",
-    "inspect",
-    "sign",
-    "validate",
-    "verify",
+    "AdminClient", "AppsFlyerClient", "AsyncAppsFlyerClient", "CtvSimError", "DeviceFactory",
+    "ExitCode", "FaultError", "MockAdminError", "MockServer", "OutputError", "ProfileError",
+    "TargetError", "UsageError", "contract", "load_profiles", "signing",
 ]
 __version__ = "0.1.0"
+
+_DEFINED_IN = {
+    "AdminClient": "simulator.mock.admin_client",
+    "AppsFlyerClient": "simulator.client",
+    "AsyncAppsFlyerClient": "simulator.client",
+    "DeviceFactory": "simulator.devices",
+    "MockServer": "simulator.mock.server",
+    "load_profiles": "simulator.profiles",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _DEFINED_IN.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next access is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

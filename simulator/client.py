@@ -19,21 +19,9 @@ from simulator.errors import TargetError
 from simulator.payloads import CONTENT_TYPE
 from simulator.retries import Pacer, RetryPolicy, SendResult
 from simulator.signing import Signer
-from simulator.targets import (
-    DEV_KEY_ENV,
-    MOCK_BASE_URL,
-    PRODUCTION_DEFAULT_RATE,
-    Target,
-    rate_cap,
-    resolve_target,
-    signing_key,
-)
+from simulator.targets import Target, rate_cap, resolve_target
 
-__all__ = [
-    "DEV_KEY_ENV", "MOCK_BASE_URL", "PRODUCTION_DEFAULT_RATE", "AppsFlyerClient",
-    "AsyncAppsFlyerClient", "Pacer", "RetryPolicy", "SendResult", "Target", "resolve_target",
-    "signing_key",
-]
+__all__ = ["AppsFlyerClient", "AsyncAppsFlyerClient"]
 
 
 class _ClientBase:

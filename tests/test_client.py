@@ -10,13 +10,13 @@ import time
 import pytest
 from _loopback import Loopback, Reply
 
-from simulator import client, signing
+from simulator import client, retries, signing, targets
 from simulator.errors import TargetError, UsageError
 from simulator.profiles import load_profiles
 
 PATH = "session/app/roku/com.example.ctvstream"
 BODY = b'{"timestamp":1,"request_id":"0878c17b-1a15-4570-8c2d-551cb0aef7b5","ip":"8.8.8.8"}'
-FAST = client.RetryPolicy(retries=2, backoff_s=0.01, max_backoff_s=0.05, rng=random.Random(1))
+FAST = retries.RetryPolicy(retries=2, backoff_s=0.01, max_backoff_s=0.05, rng=random.Random(1))
 
 
 def test_500_then_202_is_one_success_in_two_attempts_with_the_same_bytes() -> None:
@@ -100,7 +100,7 @@ def test_the_client_signs_with_its_dev_key_and_hides_it() -> None:
 
 
 def test_async_client_retries_the_same_way() -> None:
-    async def main(url: str) -> client.SendResult:
+    async def main(url: str) -> retries.SendResult:
         async with client.AsyncAppsFlyerClient(url, retry=FAST) as http:
             return await http.send(PATH, BODY, "sig")
 
@@ -114,24 +114,24 @@ def test_async_client_retries_the_same_way() -> None:
 
 
 def test_named_targets() -> None:
-    assert client.resolve_target("mock").base_url == "http://127.0.0.1:8080/v1.0/s2s/"
-    assert client.resolve_target("mock").local
-    sandbox = client.resolve_target("sandbox")
+    assert targets.resolve_target("mock").base_url == "http://127.0.0.1:8080/v1.0/s2s/"
+    assert targets.resolve_target("mock").local
+    sandbox = targets.resolve_target("sandbox")
     assert sandbox.base_url == "https://sandbox-events.appsflyer.com/v1.0/s2s/"
     assert not sandbox.local and not sandbox.production
-    assert client.resolve_target("http://localhost:9/x").url("a/b") == "http://localhost:9/x/a/b"
+    assert targets.resolve_target("http://localhost:9/x").url("a/b") == "http://localhost:9/x/a/b"
 
 
 @pytest.mark.parametrize("spec", ["production", "https://events.appsflyer.com/v1.0/s2s/"])
 def test_production_needs_the_opt_in(spec: str) -> None:
     with pytest.raises(TargetError, match="allow-production"):
-        client.resolve_target(spec)
+        targets.resolve_target(spec)
     with pytest.raises(UsageError):
         client.AppsFlyerClient(spec)
-    target = client.resolve_target(spec, allow_production=True)
+    target = targets.resolve_target(spec, allow_production=True)
     assert target.production
     capped = client.AppsFlyerClient(target, allow_production=True)
-    assert capped.max_rate == client.PRODUCTION_DEFAULT_RATE
+    assert capped.max_rate == targets.PRODUCTION_DEFAULT_RATE
     raised = client.AppsFlyerClient(target, allow_production=True, max_rate=50)
     assert raised.max_rate == 50
     capped.close()
@@ -141,18 +141,18 @@ def test_production_needs_the_opt_in(spec: str) -> None:
 @pytest.mark.parametrize("spec", ["prod", "ftp://example.com/", ""])
 def test_unknown_targets_are_usage_errors(spec: str) -> None:
     with pytest.raises(TargetError, match="unknown target"):
-        client.resolve_target(spec)
+        targets.resolve_target(spec)
 
 
 def test_remote_targets_sign_with_the_environment_key_and_loopback_with_the_mock_key() -> None:
     app = load_profiles().apps["com.example.ctvstream"]
     env = {"CTVSIM_DEV_KEY": "fromenv"}
-    mock, sandbox = client.resolve_target("mock"), client.resolve_target("sandbox")
-    assert client.signing_key(app, sandbox, environ=env) == "fromenv"
-    assert client.signing_key(app, mock, environ=env) == app.dev_key
-    assert client.signing_key(app, mock, environ={}) == app.dev_key
+    mock, sandbox = targets.resolve_target("mock"), targets.resolve_target("sandbox")
+    assert targets.signing_key(app, sandbox, environ=env) == "fromenv"
+    assert targets.signing_key(app, mock, environ=env) == app.dev_key
+    assert targets.signing_key(app, mock, environ={}) == app.dev_key
     with pytest.raises(TargetError, match=r"\$CTVSIM_DEV_KEY") as error:
-        client.signing_key(app, sandbox, environ={})
+        targets.signing_key(app, sandbox, environ={})
     assert app.dev_key not in str(error.value)
 
 
@@ -160,7 +160,7 @@ def test_remote_targets_sign_with_the_environment_key_and_loopback_with_the_mock
 
 
 def test_backoff_is_full_jitter_within_the_exponential_cap() -> None:
-    policy = client.RetryPolicy(backoff_s=0.1, max_backoff_s=0.5, rng=random.Random(3))
+    policy = retries.RetryPolicy(backoff_s=0.1, max_backoff_s=0.5, rng=random.Random(3))
     for retry, cap in [(0, 0.1), (1, 0.2), (2, 0.4), (5, 0.5)]:
         delays = [policy.delay(retry) for _ in range(500)]
         assert min(delays) >= 0 and max(delays) <= cap
@@ -172,7 +172,7 @@ def test_backoff_is_full_jitter_within_the_exponential_cap() -> None:
 
 
 def test_pacer_spaces_calls_at_the_rate() -> None:
-    pacer = client.Pacer(10)
+    pacer = retries.Pacer(10)
     waits = [pacer.reserve(100.0) for _ in range(5)]
     assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
     assert pacer.reserve(200.0) == 0.0

@@ -28,7 +28,8 @@ from simulator.cli._argtypes import (
 from simulator.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from simulator.client import AsyncAppsFlyerClient, SendResult
+    from simulator.client import AsyncAppsFlyerClient
+    from simulator.retries import SendResult
     from simulator.targets import Target
 
 EXAMPLES = """\
@@ -224,7 +225,7 @@ async def _send_all(lines: Iterable[Line], client: AsyncAppsFlyerClient, concurr
 
     import orjson
 
-    from simulator import client as client_module
+    from simulator import retries
     from simulator.cli._progress import Progress
 
     progress = Progress("send")
@@ -237,7 +238,7 @@ async def _send_all(lines: Iterable[Line], client: AsyncAppsFlyerClient, concurr
             try:
                 result = await client.send(line.path, line.body, line.authorization)
             except Exception as error:  # one unsendable line must not stop the run
-                result = client_module.SendResult(None, 0, 0.0,
+                result = retries.SendResult(None, 0, 0.0,
                                                   f"{type(error).__name__}: {error}")
             tally.done += 1
             tally.attempts += result.attempts
@@ -278,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from simulator import client as client_module
-    from simulator import targets
+    from simulator import retries, targets
 
     target = targets.resolve_target(args.target, allow_production=args.allow_production)
     source = _Source(args.file)
@@ -289,7 +290,7 @@ def run(args: argparse.Namespace) -> int:
         resign = Resigner(_signers(app_ids, target, args.profiles), shift)
     lines = source.lines() if resign is None else map(resign, source.lines())
     tally = Tally(total)
-    retry = client_module.RetryPolicy(retries=args.retries)
+    retry = retries.RetryPolicy(retries=args.retries)
 
     async def main(results: IO[bytes] | None) -> None:
         async with client_module.AsyncAppsFlyerClient(
