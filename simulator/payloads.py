@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import orjson
 
-from simulator import contract
+from simulator import contract, records
 from simulator.behaviour import Event
 from simulator.devices import Device
 from simulator.profiles import App
@@ -97,10 +97,9 @@ _BODY = b'{"timestamp":%d,"request_id":"%s",%s%s}'
 _BODY_WITH_PARAMETERS = b'{"timestamp":%d,"request_id":"%s",%s%s,"event_parameters":%s}'
 _BODY_TEXT = json_string_content(_BODY)
 _BODY_WITH_PARAMETERS_TEXT = json_string_content(_BODY_WITH_PARAMETERS)
-# A JSON line holding a signed request (what `ctvsim generate` writes): the time, the caller's
-# constant middle up to the signature's string, the signature, then the body as a string.
-_RECORD = b'{"time":%d,%s"%s"},"body":"' + _BODY_TEXT + b'"}\n'
-_RECORD_WITH_PARAMETERS = b'{"time":%d,%s"%s"},"body":"' + _BODY_WITH_PARAMETERS_TEXT + b'"}\n'
+# A JSON line holding a signed request (what `ctvsim generate` writes, records.py).
+_RECORD = records.frame(_BODY_TEXT)
+_RECORD_WITH_PARAMETERS = records.frame(_BODY_WITH_PARAMETERS_TEXT)
 
 
 class AppPayloads:

@@ -166,13 +166,13 @@ class Traffic:
     def _write(self, out: BinaryIO) -> Summary:
         import random
 
-        from simulator import behaviour, payloads
+        from simulator import behaviour, payloads, records
         from simulator.cli._progress import Progress
 
         sim, app_payloads = self.simulation, self.payloads
         period = sim.period
         ids = payloads.request_id_bytes(random.Random(f"ctvsim-request-ids:{sim.seed}"))
-        heads = {platform: _line_heads(sim.app.app_id, platform)
+        heads = {platform: records.line_heads(sim.app.app_id, platform)
                  for platform in sim.profile_set.profiles}
         streams = ((*sim.bounded_timeline(device, index),
                     (app_payloads.device(device), heads[device.platform]))
@@ -197,22 +197,6 @@ class Traffic:
                           for operation, head in line_heads.items() if head[1]})
         return Summary(self.count, period.start_ms, period.end_ms, sim.app.app_id,
                        counts)
-
-
-def _line_heads(app_id: str, platform: str) -> dict[str, list]:
-    """Per operation: [the line's constant middle, serialised once; requests so far]."""
-    import orjson
-
-    from simulator import contract
-
-    return {
-        operation: [orjson.dumps({
-            "operation": operation, "platform": platform, "app_id": app_id,
-            "path": contract.relative_path(operation, platform, app_id),
-            "headers": {"authorization": ""},
-        })[1:-4], 0]
-        for operation in contract.OPERATIONS
-    }
 
 
 def _print_summary(summary: Summary, output: str, elapsed: float) -> None:

@@ -26,6 +26,7 @@ from simulator.cli._argtypes import (
     positive_int,
 )
 from simulator.errors import ExitCode, UsageError
+from simulator.records import Line, parse_lines
 
 if TYPE_CHECKING:
     from simulator.client import AsyncAppsFlyerClient
@@ -88,78 +89,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--profiles", type=path, metavar="DIR",
                         help="profiles dir whose apps.yaml holds the mock keys (--rebase-time)")
     parser.set_defaults(run=run)
-
-
-# --------------------------------------------------------------------------- reading lines
-
-
-@dataclass(slots=True)
-class Line:
-    number: int
-    time_ms: int
-    operation: str
-    platform: str
-    app_id: str
-    path: str
-    authorization: str
-    body: bytes
-    request_id: str
-    device: str  # the custom id: one device's requests stay in order
-    json_body: bool  # the body parses as a JSON object (needed to re-stamp it)
-
-
-_FIELDS = {"time": int, "operation": str, "platform": str, "app_id": str, "path": str,
-           "headers": dict, "body": str}
-_KINDS = {int: "an integer", str: "a string", dict: "an object"}
-
-
-def parse_lines(name: str, stream: Iterable[bytes]) -> Iterator[Line]:
-    """Every non-blank line as a Line; a broken one raises UsageError naming file:line."""
-    import orjson
-
-    from simulator import contract
-
-    for number, raw in enumerate(stream, 1):
-        if not raw.strip():
-            continue
-        try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            raise UsageError(f"{name}:{number}: not a JSON object: {error}") from None
-        yield _line(name, number, record, contract, orjson)
-
-
-def _line(name: str, number: int, record: Any, contract: Any, orjson: Any) -> Line:
-    def bad(what: str) -> UsageError:
-        return UsageError(f"{name}:{number}: {what}")
-
-    if type(record) is not dict:
-        raise bad("not a JSON object")
-    for key, kind in _FIELDS.items():
-        if type(record.get(key)) is not kind:
-            raise bad(f'"{key}" must be {_KINDS[kind]} '
-                      "(expected a line written by `ctvsim generate`)")
-    if record["operation"] not in contract.OPERATIONS:
-        raise bad(f'"operation" must be one of {", ".join(contract.OPERATIONS)}')
-    path = record["path"]
-    expected = contract.relative_path(record["operation"], record["platform"], record["app_id"])
-    if path != expected or contract.parse_path(contract.S2S_PREFIX + path) is None:
-        raise bad(f'"path" must be exactly an operation path of the contract, '
-                  f'{{operation}}/app/{{platform}}/{{app_id}} (here {expected!r}), got {path!r}')
-    authorization = record["headers"].get("authorization")
-    if type(authorization) is not str or not authorization:
-        raise bad('"headers" must hold the "authorization" signature')
-    body = record["body"].encode()
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        parsed = None
-    request_id = parsed.get("request_id") if type(parsed) is dict else None
-    device = contract.custom_id(parsed) if type(parsed) is dict else None
-    return Line(number, record["time"], record["operation"], record["platform"],
-                record["app_id"], path, authorization, body,
-                request_id if type(request_id) is str else "", device or "",
-                type(parsed) is dict)
 
 
 # --------------------------------------------------------------------------- re-signing
