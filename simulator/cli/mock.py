@@ -101,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
     run_forever(make_server(app), sock)
-    if app.journal.sink_failed:
-        status = app.journal.stats()["journal_file"]
+    status = app.journal.stats()["journal_file"]
+    if status is not None and status["state"] == "failed":
         print(f"ctvsim mock: error: the SQLite journal {args.journal} is incomplete: "
               f"{status['rows_lost']:,} requests were not written to it ({status['error']})",
               file=sys.stderr)

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from simulator.load.recorder import Recorder
+from simulator.mock.stats import Counts, Stats
 
 ORDERING_WARNING = "ordering"
 
@@ -35,11 +36,11 @@ def _harness_attempts(recorder: Recorder) -> dict[tuple[str, str], Counter[str]]
     return attempts
 
 
-def _mock_counts(stats: Mapping[str, Any], app_id: str) -> dict[tuple[str, str], Counter[str]]:
+def _mock_counts(stats: Counts, app_id: str) -> dict[tuple[str, str], Counter[str]]:
     """What the mock counted per (platform, operation): statuses, and injected faults."""
     counts: dict[tuple[str, str], Counter[str]] = {}
-    for section, prefix in (("by_app", ""), ("injected_by_app", "injected:")):
-        for platform, operations in stats.get(section, {}).get(app_id, {}).items():
+    for section, prefix in ((stats["by_app"], ""), (stats["injected_by_app"], "injected:")):
+        for platform, operations in section.get(app_id, {}).items():
             for operation, outcomes in operations.items():
                 counter = counts.setdefault((platform, operation), Counter())
                 for outcome, count in outcomes.items():
@@ -69,10 +70,13 @@ def _check_stream(name: str, sent: Counter[str], seen: Counter[str]) -> list[str
     return problems
 
 
-def reconcile(recorder: Recorder, stats: Mapping[str, Any], app_id: str) -> dict[str, Any]:
-    """The verdict, with every problem as one line, and the figures it was drawn from."""
-    if "unreadable" in stats:
-        return {"passed": False, "problems": [stats["unreadable"]]}
+def reconcile(recorder: Recorder, stats: Counts | str, app_id: str) -> dict[str, Any]:
+    """The verdict, with every problem as one line, and the figures it was drawn from.
+
+    ``stats`` is what the mock counted during the run, or why its journal could not be read.
+    """
+    if isinstance(stats, str):
+        return {"passed": False, "problems": [stats]}
     sent = _harness_attempts(recorder)
     seen = _mock_counts(stats, app_id)
     problems: list[str] = []
@@ -84,11 +88,11 @@ def reconcile(recorder: Recorder, stats: Mapping[str, Any], app_id: str) -> dict
         n for _, _, entry in recorder.items(retried=True)
         for outcome, n in entry.outcomes.items() if not outcome.isdigit()
     )
-    duplicates = int(stats.get("duplicates", 0))
+    duplicates = stats["duplicates"]
     if duplicates > resent_unanswered:
         problems.append(f"unexpected duplicates: the mock saw {duplicates} repeated request "
                         f"ids, the harness re-sent {resent_unanswered} unanswered requests")
-    ordering = int(stats.get("warnings", {}).get(ORDERING_WARNING, 0))
+    ordering = stats["warnings"].get(ORDERING_WARNING, 0)
     if ordering:
         problems.append(f"ordering: {ordering} sessions or in-app events arrived before "
                         "their device's first_open")
@@ -111,7 +115,7 @@ def reconcile(recorder: Recorder, stats: Mapping[str, Any], app_id: str) -> dict
     }
 
 
-def difference(after: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, Any]:
+def difference(after: Stats, before: Stats) -> Counts:
     """The counters a run added to a mock that was already running (`after - before`).
 
     Lets a run against a separately started `ctvsim mock` reconcile without resetting it, as
@@ -124,9 +128,8 @@ def difference(after: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str,
         return new - (old or 0) if isinstance(new, int) else new
 
     return {
-        "by_app": minus(after.get("by_app", {}), before.get("by_app", {})),
-        "injected_by_app": minus(after.get("injected_by_app", {}),
-                                 before.get("injected_by_app", {})),
-        "duplicates": minus(after.get("duplicates", 0), before.get("duplicates", 0)),
-        "warnings": minus(after.get("warnings", {}), before.get("warnings", {})),
+        "by_app": minus(after["by_app"], before["by_app"]),
+        "injected_by_app": minus(after["injected_by_app"], before["injected_by_app"]),
+        "duplicates": after["duplicates"] - before["duplicates"],
+        "warnings": minus(after["warnings"], before["warnings"]),
     }

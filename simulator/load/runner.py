@@ -34,6 +34,7 @@ from simulator.load.reconcile import difference, reconcile
 from simulator.load.recorder import Recorder
 from simulator.load.shapes import SHAPES
 from simulator.load.summary import Summary, format_table
+from simulator.mock.stats import Counts, Stats
 from simulator.targets import DEV_KEY_ENV, KEY_SOURCE_ENV
 
 STOP_TIMEOUT_S = 10  # let in-flight requests finish, so every request sent is counted
@@ -229,6 +230,7 @@ def run(args: LoadOptions) -> int:
 
 def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
     mock_cpus, locust_cpus = _cpu_split(plan.embedded)
+    stats: Counts | str | None
     if plan.embedded:
         from simulator.mock.server import MockServer
 
@@ -256,7 +258,7 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
 
 
 def _run_against_target(plan: Plan, logs: Path, results_path: Path, cpus: set[int] | None,
-                        ) -> tuple[int, bool, dict[str, Any] | None]:
+                        ) -> tuple[int, bool, Counts | str | None]:
     """Runs Locust against `--target`; when it is a ctvsim mock on loopback, also returns
     what the run added to the mock's counters, for reconciliation."""
     target = plan.target
@@ -270,7 +272,7 @@ def _run_against_target(plan: Plan, logs: Path, results_path: Path, cpus: set[in
         if interrupted:
             return code, interrupted, None
         after = _mock_stats(admin)
-    return code, interrupted, after if "unreadable" in after else difference(after, before)
+    return code, interrupted, after if isinstance(after, str) else difference(after, before)
 
 
 def _local_mock_admin(target: Any) -> Any:
@@ -293,7 +295,7 @@ def _local_mock_admin(target: Any) -> Any:
     return admin
 
 
-def _mock_stats(mock: Any) -> dict[str, Any]:
+def _mock_stats(mock: Any) -> Stats | str:
     """The mock's counters; a mock that died or stopped answering fails reconciliation."""
     import httpx
 
@@ -302,7 +304,7 @@ def _mock_stats(mock: Any) -> dict[str, Any]:
     try:
         return mock.stats()
     except (httpx.HTTPError, MockAdminError) as error:
-        return {"unreadable": f"could not read the mock's journal: {error}"}
+        return f"could not read the mock's journal: {error}"
 
 
 def _locust(plan: Plan, url: str, logs: Path, results: Path, cpus: set[int] | None,
@@ -333,7 +335,7 @@ def _all_unauthenticated(totals: dict[str, Any]) -> bool:
     return bool(outcomes) and set(outcomes) == {str(STATUS_UNAUTHORIZED)}
 
 
-def _judge(plan: Plan, raw: dict[str, Any], stats: dict[str, Any] | None,
+def _judge(plan: Plan, raw: dict[str, Any], stats: Counts | str | None,
            interrupted: bool, logs: Path) -> int:
     recorder = Recorder()
     recorder.merge_report(raw["entries"])

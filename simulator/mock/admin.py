@@ -11,7 +11,7 @@ request_id, outcome, method, url.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -21,6 +21,7 @@ from simulator.errors import FaultError
 from simulator.mock import openapi
 from simulator.mock.faults import FaultPlan
 from simulator.mock.journal import RequestFilter, entry_json, parse_int
+from simulator.mock.stats import Stats
 
 if TYPE_CHECKING:
     from simulator.mock.state import MockState
@@ -45,7 +46,7 @@ class Admin:
     def __init__(self, state: MockState) -> None:
         self._state = state
         self._openapi = orjson.dumps(openapi.document())
-        self._routes: dict[str, dict[str, Callable[[Any], dict[str, Any]]]] = {
+        self._routes: dict[str, dict[str, Callable[[Any], Mapping[str, Any]]]] = {
             "health": {"GET": self._health},
             "stats": {"GET": self._stats},
             "requests": {"GET": self._requests, "DELETE": self._reset},
@@ -112,7 +113,7 @@ class Admin:
                 "uptime_s": round(time.time() - self._state.started_at, 3),
                 "requests": stats["requests"], "journal_file": stats["journal_file"]}
 
-    def _stats(self, _: Any) -> dict[str, Any]:
+    def _stats(self, _: Any) -> Stats:
         return self._state.journal.stats()
 
     def _selected(self, params: dict[str, Any]) -> tuple[RequestFilter, list[Any]]:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from simulator.errors import MockAdminError
+from simulator.mock.stats import Stats
 
 
 class AdminClient:
@@ -47,7 +48,7 @@ class AdminClient:
     def health(self) -> dict[str, Any]:
         return self._call("GET", "health")
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> Stats:
         return self._call("GET", "stats")
 
     def requests(self, **filters: Any) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ import orjson
 
 from simulator import contract
 from simulator.contract import FIRST_OPEN, TIMESTAMP_WINDOW_MS, Route
+from simulator.mock.stats import ByApp, JournalFile, Stats
 
 ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
@@ -74,7 +75,7 @@ class Sink(Protocol):
 
     def __call__(self, entry: Entry) -> None: ...
 
-    def status(self) -> dict[str, Any]: ...
+    def status(self) -> JournalFile: ...
 
     @property
     def failed(self) -> bool: ...
@@ -227,8 +228,8 @@ class Journal:
 
     # ------------------------------------------------------------------ reading (admin)
 
-    def stats(self) -> dict[str, Any]:
-        by_app: dict[str, Any] = {}
+    def stats(self) -> Stats:
+        by_app: ByApp = {}
         rejected: dict[str, int] = {}
         for ((_, operation, platform, app_id), status), count in sorted(self._outcomes.items()):
             node = by_app.setdefault(app_id, {}).setdefault(platform, {}).setdefault(operation, {})
@@ -237,11 +238,11 @@ class Journal:
                 rejected[str(status)] = rejected.get(str(status), 0) + count
         for status, count in self._unrouted.items():
             rejected[str(status)] = rejected.get(str(status), 0) + count
-        injected_by_app: dict[str, Any] = {}
+        injected_by_app: ByApp = {}
         injected: dict[str, int] = {}
         for ((_, operation, platform, app_id), fault), count in sorted(self._injected.items()):
-            node = injected_by_app.setdefault(app_id, {}).setdefault(platform, {})
-            node.setdefault(operation, {})[fault] = count
+            faults = injected_by_app.setdefault(app_id, {}).setdefault(platform, {})
+            faults.setdefault(operation, {})[fault] = count
             injected[fault] = injected.get(fault, 0) + count
         total = (sum(self._outcomes.values()) + sum(self._injected.values())
                  + sum(self._unrouted.values()))

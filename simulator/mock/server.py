@@ -47,6 +47,7 @@ from simulator.mock.asgi import ASGIApp
 from simulator.mock.faults import FaultPlan, load_file
 from simulator.mock.journal import DEFAULT_DEDUP_WINDOW, DEFAULT_RING_SIZE, Journal
 from simulator.mock.registry import Registry
+from simulator.mock.stats import Stats
 from simulator.profiles import App
 
 STARTUP_TIMEOUT = 15.0
@@ -319,7 +320,7 @@ class MockServer:
             raise RuntimeError("the mock server is not running")
         return self._admin
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> Stats:
         return self.admin.stats()
 
     def requests(self, **filters: Any) -> list[dict[str, Any]]:

@@ -13,12 +13,12 @@ import sqlite3
 import sys
 import threading
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 
 from simulator.errors import UsageError
 from simulator.mock import journal as j
+from simulator.mock.stats import JournalFile
 
 BATCH = 5_000
 _STOP = None
@@ -77,7 +77,7 @@ class SqliteSink:
     def failed(self) -> bool:
         return self.error is not None
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> JournalFile:
         return {"file": self.path, "state": "failed" if self.failed else "ok",
                 "rows_written": self.rows_written, "rows_lost": self.rows_lost,
                 "error": self.error}
