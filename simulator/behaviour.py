@@ -45,6 +45,7 @@ from typing import NamedTuple, TypeVar
 
 from simulator import contract
 from simulator.devices import Device
+from simulator.instants import parse_instant
 from simulator.profiles import App, Behaviour, EventSpec, ProfileSet
 
 __all__ = [
@@ -87,10 +88,7 @@ class Period:
 
 def parse_start(text: str) -> int:
     """Unix ms of an ISO-8601 instant; a value without an offset is taken as UTC."""
-    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return round(moment.timestamp() * 1000)
+    return round(parse_instant(text).timestamp() * 1000)
 
 
 @dataclass(frozen=True, slots=True)

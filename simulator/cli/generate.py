@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 import time
@@ -155,13 +154,10 @@ class Traffic:
         the cyclic collector is paused while it runs: with thousands of live timelines its
         scans cost a fifth of the throughput and reclaim nothing.
         """
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        from simulator import collector
+
+        with collector.paused():
             return self._write(out)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _write(self, out: BinaryIO) -> Summary:
         import random

@@ -13,6 +13,7 @@ from simulator.cli._argtypes import (
     positive_float,
     positive_int,
 )
+from simulator.load.shapes import SHAPES
 
 EPILOG = """\
 exit codes: 0 every threshold held (and reconciliation passed); 2 usage error, nothing sent;
@@ -46,7 +47,7 @@ def register(subparsers: Any) -> None:
     add("--duration", "-t", default="30s", metavar="D", help="run time: 30s, 5m, 1h30m "
         "(default 30s)")
     add("--platforms", metavar="a,b", help="only these platforms (default: the app's mix)")
-    add("--shape", choices=["day", "step", "spike"],
+    add("--shape", choices=SHAPES,
         help="load shape over the run (default: constant users)")
     add("--speed", default="1440", metavar="X",
         help="simulated seconds per second (1440: a day a minute; max: no waiting)")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 from typing import Any
 
-from simulator import targets
+from simulator import collector, targets
 from simulator.cli._argtypes import non_negative_int, path_text, port, positive_int
 from simulator.errors import ExitCode, UsageError
+from simulator.mock.journal import DEFAULT_DEDUP_WINDOW, DEFAULT_RING_SIZE
 
 EPILOG = """examples:
   ctvsim mock                                   # 127.0.0.1:8080, bundled apps
@@ -51,10 +51,12 @@ def register(subparsers: Any) -> None:
                         help="seed for fault probabilities and latencies (repeatable runs)")
     parser.add_argument("--journal", type=path_text, metavar="FILE.db",
                         help="also write every request to this SQLite file")
-    parser.add_argument("--ring-size", type=non_negative_int, default=100_000, metavar="N",
+    parser.add_argument("--ring-size", type=non_negative_int, default=DEFAULT_RING_SIZE,
+                        metavar="N",
                         help="recent requests kept in memory for /__admin/requests "
                         "(default 100000; 0 turns the in-memory journal off)")
-    parser.add_argument("--dedup-window", type=positive_int, default=1_000_000, metavar="N",
+    parser.add_argument("--dedup-window", type=positive_int, default=DEFAULT_DEDUP_WINDOW,
+                        metavar="N",
                         help="request ids remembered per generation for duplicate detection "
                         "(default 1000000)")
     parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
@@ -93,13 +95,7 @@ def run(args: argparse.Namespace) -> int:
               "unless that is what you want", file=sys.stderr, flush=True)
     print(f"{URL_LINE}{base_url}", flush=True)
     print(f"{ADMIN_LINE}{admin_url}", flush=True)
-    # Everything built so far (apps, contract tables, modules) lives until exit: frozen, the
-    # garbage collector never scans it again. A request's garbage is freed by reference
-    # counting, so young-generation scans every 700 allocations only cost time: run them
-    # every 100,000 (measured: ~20 % less CPU per request; bench/RESULTS.md).
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    collector.tune_for_long_runs()  # ~20 % less CPU per request (bench/RESULTS.md)
     run_forever(make_server(app), sock)
     status = app.journal.stats()["journal_file"]
     if status is not None and status["state"] == "failed":

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from simulator.load.shapes import SHAPES
+
 SPEED_MAX = "max"
 
 
@@ -33,7 +35,7 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument("--ctv-retries", type=int, default=0, help="retries per request")
     group.add_argument(
-        "--ctv-shape", default="day", choices=["day", "step", "spike"],
+        "--ctv-shape", default="day", choices=SHAPES,
         help="load shape (when locustfiles/shapes.py is loaded too)",
     )
     group.add_argument(

@@ -17,7 +17,6 @@ next to another that installed it already. Per process it:
 
 from __future__ import annotations
 
-import gc
 import json
 import random
 import resource
@@ -30,7 +29,7 @@ from typing import Any
 from locust import events as locust_events
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
-from simulator import targets
+from simulator import collector, targets
 from simulator.errors import ExitCode, UsageError
 from simulator.load import options, thresholds
 from simulator.load.locust_csv import final_csv
@@ -43,7 +42,6 @@ from simulator.profiles import ProfileSet, load_profiles
 from simulator.retries import Pacer, RetryPolicy
 
 _installed: set[int] = set()
-GC_GEN0_THRESHOLD = 100_000
 
 
 @dataclass
@@ -181,9 +179,7 @@ def _tune_gc() -> None:
     the generator's CPU). Freezing what exists at test start and collecting young objects
     less often keeps memory bounded while halving that cost (bench/harness.py).
     """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_GEN0_THRESHOLD, 50, 100)
+    collector.tune_for_long_runs()
 
 
 def results(environment: Any) -> dict[str, Any]:
@@ -194,9 +190,7 @@ def results(environment: Any) -> dict[str, Any]:
     return {
         "started": recorder.started,
         "seconds": max(0.0, stopped - (recorder.started or stopped)),
-        "entries": {
-            f"{o}|{p}|{int(r)}": e.to_dict() for (o, p, r), e in recorder.entries.items()
-        },
+        "entries": recorder.report(),
         "users_timeline": harness.users_timeline or [],
         "generator_cpu_s": harness.cpu_seconds,
         "platforms": harness.platforms,

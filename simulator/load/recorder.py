@@ -165,14 +165,20 @@ class Recorder:
     def mark_stopped(self) -> None:
         self.stopped = time.time()
 
+    def report(self) -> dict[str, Any]:
+        """The figures as plain JSON (what a worker sends its master and the Locust process
+        writes for ``ctvsim load``), keyed ``operation|platform|retried``."""
+        return {f"{o}|{p}|{int(r)}": e.to_dict() for (o, p, r), e in self.entries.items()}
+
     def drain(self) -> dict[str, Any]:
         """This process's figures since the last drain, for a worker's report to the master."""
-        data = {f"{o}|{p}|{int(r)}": e.to_dict() for (o, p, r), e in self.entries.items()}
+        data = self.report()
         self.entries.clear()
         self._by_name.clear()
         return data
 
     def merge_report(self, data: Mapping[str, Any]) -> None:
+        """Adds the figures of a ``report`` (exactly: histograms and counters add up)."""
         for key, value in data.items():
             operation, platform, retried = key.split("|")
             entry = self.entries.setdefault((operation, platform, retried == "1"), Entry())

@@ -280,13 +280,13 @@ def _local_mock_admin(target: Any) -> Any:
     import httpx
 
     from simulator.errors import MockAdminError
+    from simulator.mock.admin import ADMIN_PREFIX
     from simulator.mock.admin_client import AdminClient
-    from simulator.mock.server import ADMIN_PATH
 
     if not target.local:
         return None
     parts = urlsplit(target.base_url)
-    admin = AdminClient(f"{parts.scheme}://{parts.netloc}{ADMIN_PATH}", timeout=2.0)
+    admin = AdminClient(f"{parts.scheme}://{parts.netloc}{ADMIN_PREFIX}", timeout=2.0)
     try:
         admin.health()
     except (httpx.HTTPError, MockAdminError, ValueError):

@@ -26,6 +26,7 @@ import orjson
 
 from simulator import contract
 from simulator.contract import FIRST_OPEN, TIMESTAMP_WINDOW_MS, Route
+from simulator.instants import parse_instant
 from simulator.mock.stats import ByApp, JournalFile, Stats
 
 ACCEPTED = "accepted"
@@ -422,9 +423,6 @@ def _parse_since(value: Any) -> float | None:
     except ValueError:
         pass
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parse_instant(str(value)).timestamp()
     except ValueError:
         raise ValueError(f"since must be epoch seconds or ISO 8601, got {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()

@@ -39,8 +39,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from simulator import children
+from simulator import children, contract
 from simulator.errors import UsageError
+from simulator.mock.admin import ADMIN_PREFIX
 from simulator.mock.admin_client import AdminClient
 from simulator.mock.app import MockApp
 from simulator.mock.asgi import ASGIApp
@@ -51,8 +52,6 @@ from simulator.mock.stats import Stats
 from simulator.profiles import App
 
 STARTUP_TIMEOUT = 15.0
-BASE_PATH = "/v1.0/s2s/"
-ADMIN_PATH = "/__admin/"
 URL_LINE = "ctvsim mock: base URL "
 ADMIN_LINE = "ctvsim mock: admin URL "
 
@@ -108,7 +107,7 @@ def listen(host: str, port: int) -> socket.socket:
 def urls(sock: socket.socket) -> tuple[str, str]:
     host, port = sock.getsockname()[:2]
     netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return f"http://{netloc}{BASE_PATH}", f"http://{netloc}{ADMIN_PATH}"
+    return f"http://{netloc}{contract.S2S_PREFIX}", f"http://{netloc}{ADMIN_PREFIX}"
 
 
 def make_server(app: ASGIApp) -> Any:

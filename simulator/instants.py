@@ -1,0 +1,12 @@
+"""ISO-8601 instants as the command line (``--start``) and the admin API (``since``) take
+them, parsed in one place: ``Z`` or an offset, or none at all, which means UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def parse_instant(text: str) -> dt.datetime:
+    """An aware datetime; ValueError for anything that is not an ISO-8601 instant."""
+    moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
