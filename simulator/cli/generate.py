@@ -163,7 +163,7 @@ class Traffic:
         import random
 
         from simulator import behaviour, payloads, records
-        from simulator.cli._progress import Progress
+        from simulator.progress import ProgressBar
 
         sim, app_payloads = self.simulation, self.payloads
         period = sim.period
@@ -173,7 +173,7 @@ class Traffic:
         streams = ((*sim.bounded_timeline(device, index),
                     (app_payloads.device(device), heads[device.platform]))
                    for index, device in enumerate(self.devices()))
-        progress = Progress("generate")
+        progress = ProgressBar("generate")
         chunk: list[bytes] = []
         append, written = chunk.append, 0
         for time_ms, event, (builder, line_heads) in behaviour.merge_by_time(streams):

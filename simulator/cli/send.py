@@ -155,9 +155,9 @@ async def _send_all(lines: Iterable[Line], client: AsyncAppsFlyerClient, concurr
     import orjson
 
     from simulator import retries
-    from simulator.cli._progress import Progress
+    from simulator.progress import ProgressBar
 
-    progress = Progress("send")
+    progress = ProgressBar("send")
     queues: list[asyncio.Queue[Line | None]] = [
         asyncio.Queue(_QUEUE_DEPTH) for _ in range(concurrency)
     ]

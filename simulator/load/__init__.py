@@ -4,7 +4,7 @@ Pure parts (no Locust import, safe in any process): `histogram` (µs latencies),
 (the pass/fail grammar), `recorder` (per operation x platform figures, mergeable across
 workers), `summary` and `reports` (what is printed and written), `reconcile` (harness vs the
 mock's journal), `shapes` (user counts over time), `world` (devices and their timelines),
-`options`, `targets`, `progress` and `runner` (the `ctvsim load` side).
+`options` and `runner` (the `ctvsim load` side, which takes a `LoadOptions`).
 
 Locust parts (imported only inside the Locust process): `users` (the device users),
 `plugin` (wiring: options, world, recorder, results), `monitor`, `locust_csv`, and the two

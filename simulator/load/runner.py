@@ -29,12 +29,12 @@ from simulator import children, targets
 from simulator.contract import STATUS_UNAUTHORIZED
 from simulator.errors import ExitCode, UsageError
 from simulator.load import options, reports, thresholds
-from simulator.load.progress import Progress
 from simulator.load.reconcile import difference, reconcile
 from simulator.load.recorder import Recorder
 from simulator.load.shapes import SHAPES
 from simulator.load.summary import Summary, format_table
 from simulator.mock.stats import Counts, Stats
+from simulator.progress import PipedProgress
 from simulator.targets import DEV_KEY_ENV, KEY_SOURCE_ENV
 
 STOP_TIMEOUT_S = 10  # let in-flight requests finish, so every request sent is counted
@@ -191,7 +191,7 @@ def _child_env(embedded: bool) -> dict[str, str]:
     return env
 
 
-def _run_locust(command: list[str], log_path: Path, progress: Progress, env: dict[str, str],
+def _run_locust(command: list[str], log_path: Path, progress: PipedProgress, env: dict[str, str],
                 cpus: set[int] | None) -> tuple[int, bool]:
     """Runs Locust to its end; Ctrl+C is passed on so it still writes its results."""
     interrupted = False
@@ -309,7 +309,7 @@ def _mock_stats(mock: Any) -> Stats | str:
 
 def _locust(plan: Plan, url: str, logs: Path, results: Path, cpus: set[int] | None,
             ) -> tuple[int, bool]:
-    progress = Progress()
+    progress = PipedProgress()
     command = locust_command(plan, url, results, logs, progress.fd_for_child)
     return _run_locust(command, logs / reports.LOG_FILE, progress, _child_env(plan.embedded), cpus)
 
