@@ -31,7 +31,7 @@ from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from simulator import collector, targets
 from simulator.errors import ExitCode, UsageError
-from simulator.load import options, thresholds
+from simulator.load import compat, options, thresholds
 from simulator.load.locust_csv import final_csv
 from simulator.load.monitor import start_monitor
 from simulator.load.recorder import Recorder
@@ -110,6 +110,9 @@ def _on_init(environment: Any, **_: Any) -> None:
     parsed = environment.parsed_options
     if parsed is None:  # Locust used as a library without our options: nothing to do
         return
+    for problem in compat.problems():  # before any traffic: a changed Locust fails at once
+        sys.stderr.write(f"ctvsim: error: {problem}\n")
+        sys.exit(ExitCode.FAILED)
     try:
         settings = _settings(parsed, environment.host)
         profile_set = load_profiles(Path(parsed.ctv_profiles) if parsed.ctv_profiles else None)

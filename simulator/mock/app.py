@@ -19,7 +19,7 @@ import json
 import socket
 import struct
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -36,6 +36,7 @@ from simulator.profiles import App
 from simulator.signing import Verifier
 
 ADMIN_BODY_LIMIT = 1024 * 1024
+_UVICORN_NEEDED = "uvicorn>=0.30,<1"  # as pyproject.toml says
 JSON_DEPTH_LIMIT = 1024  # orjson's; the standard library's fallback stops earlier still
 ROUTE_CACHE_SIZE = 4096
 
@@ -80,7 +81,7 @@ class MockApp:
         self._on_shutdown = on_shutdown
         self._admin = Admin(self.state)
         self._targets: dict[str, _Target | None] = {}
-        self._hanging: set[asyncio.Transport] = set()
+        self._hanging: set[_Connection] = set()
         self._delayed: set[asyncio.Future[None]] = set()
         self._inspect = Inspector()
 
@@ -253,6 +254,15 @@ class MockApp:
             await send(_ACCEPTED_START)
             await send(_EMPTY_BODY)
             return
+        transport = _transport(receive)
+        if action in ("reset", "empty") and transport is None:
+            # Below HTTP there is nothing to reset without the connection: say so, rather
+            # than quietly answer or hang.
+            self.journal.injected(where, path, 500, decision.label, body)
+            await _error(send, 500, f"injected fault {action} needs the connection, which "
+                         "this server does not expose to the app: serve the mock with uvicorn "
+                         f"({_UVICORN_NEEDED})")
+            return
         status = decision.status if action == "error" else 0
         self.journal.injected(where, path, status, decision.label, body)
         if action == "error":
@@ -261,7 +271,6 @@ class MockApp:
                 headers = ((b"retry-after", str(decision.retry_after).encode()),)
             await _error(send, status, f"injected fault {decision.label}", headers)
             return
-        transport = _transport(receive)
         if action == "hang" and transport is not None:
             self._hanging.add(transport)
             try:
@@ -365,11 +374,25 @@ async def _until_disconnect(receive: Receive) -> None:
         pass
 
 
-def _transport(receive: Receive) -> asyncio.Transport | None:
-    """The connection under an ASGI request, for faults below HTTP (uvicorn exposes it on the
-    request cycle that ``receive`` is bound to)."""
-    cycle = getattr(receive, "__self__", None)
-    return getattr(cycle, "transport", None)
+class _Connection(Protocol):
+    """What the faults below HTTP do to a connection (asyncio's and uvloop's transports)."""
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
+
+
+def _transport(receive: Receive) -> _Connection | None:
+    """The connection under an ASGI request, for faults below HTTP. ASGI has no way to reach
+    it: uvicorn's ``receive`` is a method of its request cycle, which holds the transport.
+    Anything else (another server, a test driving the app) gets None, and the faults that
+    need it say so."""
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    usable = all(callable(getattr(transport, name, None))
+                 for name in ("close", "abort", "get_extra_info"))
+    return transport if usable else None
 
 
 async def _send(send: Send, status: int, body: bytes,
