@@ -1,14 +1,41 @@
-"""CTV devices talking to AppsFlyer's PC/Console/CTV S2S API (or the local mock).
+"""CTV devices talking to AppsFlyer's PC/Console/CTV events API (or the local mock).
 
     locust -f locustfiles/ctv.py --headless -u 50 -r 50 -t 30s -H http://127.0.0.1:8080/v1.0/s2s/
 
-One user class per platform (RokuDevice, TizenDevice, ...), weighted by the profiles' mix and
-filtered with --ctv-platforms; each user is one device that sends its first_open, then its
-sessions and in-app events when its simulated clock says they happen (--ctv-speed 1440: a day
-a minute; max: no waiting). Requests are named "{operation} [{platform}]". Add
+Each user is one CtvDevice: a smart TV, streaming stick, console or PC of one platform
+(RokuDevice, TizenDevice, ...: one class per platform, weighted by the profiles' mix,
+filtered with --ctv-platforms). Requests are named "{operation} [{platform}]". Add
 locustfiles/shapes.py (-f locustfiles/ctv.py,locustfiles/shapes.py) for the day, step and
 spike load shapes (--ctv-shape). All options: `locust -f locustfiles/ctv.py --help`.
-The definitions live in the package (simulator/load/locustfile.py), which `ctvsim load` runs.
+`ctvsim load` runs this file too.
 """
 
-from simulator.load.locustfile import *  # noqa: F403 (the user classes, for Locust to find)
+from locust import task
+
+from simulator.load import plugin
+from simulator.load.users import DeviceUser, per_platform_classes
+
+plugin.install()  # the --ctv-* options, the simulated devices, the figures, the reports
+
+
+class CtvDevice(DeviceUser):
+    """A device that installed an app with AppsFlyer's SDK, living a human day.
+
+    Its first request is the app's first open. Then, on the days it is used, it launches the
+    app a few times (mostly in the evening, more at weekends), and each session sends in-app
+    events: content views, ad views, the odd purchase. Between events it sleeps until the
+    next one is due on its simulated clock (--ctv-speed 1440: a day a minute; max: no
+    waiting), it sends one request at a time as the SDKs do, and re-sends as --ctv-retries
+    allows. When it stops using the app for good, the user becomes a newly installed device.
+    """
+
+    abstract = True
+
+    @task
+    def live(self) -> None:
+        event = self.next_due_event()
+        if event is not None:
+            self.send_event(event)
+
+
+globals().update(per_platform_classes(CtvDevice))

@@ -6,4 +6,4 @@ The day shape plays the profiles' diurnal curve over the run time from local mid
 users overnight, the peak (-u) at prime time, late in the run.
 """
 
-from simulator.load.shapefile import CtvShape  # noqa: F401 (for Locust to find)
+from simulator.load.shape import CtvShape  # noqa: F401 (for Locust to find)

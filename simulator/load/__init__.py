@@ -6,7 +6,8 @@ workers), `summary` and `reports` (what is printed and written), `reconcile` (ha
 mock's journal), `shapes` (user counts over time), `world` (devices and their timelines),
 `options` and `runner` (the `ctvsim load` side, which takes a `LoadOptions`).
 
-Locust parts (imported only inside the Locust process): `users` (the device users),
-`plugin` (wiring: options, world, recorder, results), `monitor`, `locust_csv`, and the two
-locustfiles Locust loads, `locustfile` and `shapefile`.
+Locust parts (imported only inside the Locust process): `users` (the device users'
+plumbing), `plugin` (wiring: options, world, recorder, results), `monitor`, `locust_csv`,
+`compat` (the Locust internals relied on) and `shape` (the load shape). The users themselves,
+what a device does, are the top-level `locustfiles/ctv.py`, which `ctvsim load` runs too.
 """

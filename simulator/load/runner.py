@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from simulator import children, targets
+from simulator.bundled import bundled_directory
 from simulator.contract import STATUS_UNAUTHORIZED
 from simulator.errors import ExitCode, UsageError
 from simulator.load import options, reports, thresholds
@@ -40,9 +41,9 @@ from simulator.targets import DEV_KEY_ENV, KEY_SOURCE_ENV
 STOP_TIMEOUT_S = 10  # let in-flight requests finish, so every request sent is counted
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 MAX_DURATION_S = 30 * 86_400  # Locust takes whole seconds; 30 days is past any soak test
-PACKAGE_DIR = Path(__file__).resolve().parent
-LOCUSTFILE = PACKAGE_DIR / "locustfile.py"
-SHAPEFILE = PACKAGE_DIR / "shapefile.py"
+LOCUSTFILES = bundled_directory("locustfiles")
+LOCUSTFILE = LOCUSTFILES / "ctv.py"  # the users, as plain `locust -f` runs them too
+SHAPEFILE = LOCUSTFILES / "shapes.py"
 
 
 def parse_duration(text: str) -> float:

@@ -1,10 +1,11 @@
-"""Locust users that are CTV devices: one class per platform, each user one device at a time.
+"""The plumbing of the Locust users that are CTV devices (``locustfiles/ctv.py`` says what
+they do with it): each user is one device at a time, walking its timeline (``world.Life``).
 
-A user walks its device's timeline (`world.Life`): its only task sends the next event when it
-is due and Locust's `wait_time` sleeps until the one after, so a stopping test never cuts a
-request in half (users stop while waiting, or finish the request they are in). Requests are
-named ``{operation} [{platform}]`` so Locust's own tables break down by both; attempts that
-the retry policy re-sends are named ``... retried`` and counted apart from final outcomes.
+``wait_time`` sleeps until the device's next event is due, so a stopping test never cuts a
+request in half (users stop while waiting, or finish the request they are in);
+``next_due_event`` and ``send_event`` are what a task calls. Requests are named
+``{operation} [{platform}]`` so Locust's own tables break down by both; attempts that the
+retry policy re-sends are named ``... retried`` and counted apart from final outcomes.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import time
 from typing import Any, ClassVar
 
 import gevent
-from locust import FastHttpUser, task
+from locust import FastHttpUser
 
 from simulator import contract
+from simulator.behaviour import Event
 from simulator.load.recorder import request_name
 from simulator.load.world import Life, World
 from simulator.retries import Pacer, RetryPolicy
@@ -51,19 +53,22 @@ class DeviceUser(FastHttpUser):
             return 0.0
         return max(0.0, life.due_at() - time.monotonic())
 
-    @task
-    def next_event(self) -> None:
+    def next_due_event(self) -> Event | None:
+        """The device's next event if it is due now, else None. A device whose life has
+        ended (it churned) is replaced by a new one at once, which then starts with its
+        first_open."""
         life = self.life
         if life.over:
-            # The next device starts at once (no extra turn through Locust's wait) when due.
             life = self.life = self.world.life(self.platform, time.monotonic())
         if life.clock is not None and life.due_at() > time.monotonic():
-            return
-        event = life.take()
-        if event is None:
-            return
+            return None
+        return life.take()
+
+    def send_event(self, event: Event) -> None:
+        """The event as its signed request, stamped now (paced by --ctv-max-rps)."""
         if self.pacer is not None:
             gevent.sleep(self.pacer.reserve(time.monotonic()))
+        life = self.life
         path, body, headers = self.world.request(life, event, int(time.time() * 1000))
         if self.send(event.operation, path, body, headers):
             life.installed = True
@@ -103,13 +108,16 @@ def _retry_after(response: Any) -> str | None:
     return headers.get("retry-after") if headers else None
 
 
-def per_platform_classes(platforms: tuple[str, ...]) -> dict[str, type[DeviceUser]]:
-    """`RokuDevice`, `TizenDevice`, ...: one user class per platform (weights set at init)."""
+def per_platform_classes(base: type[DeviceUser],
+                         platforms: tuple[str, ...] = contract.PLATFORMS,
+                         ) -> dict[str, type[DeviceUser]]:
+    """``RokuDevice``, ``TizenDevice``, ...: one subclass of ``base`` per platform, defined
+    in ``base``'s module (the plugin weights them by the profiles' mix at init)."""
     return {
         f"{name.capitalize()}Device": type(
-            f"{name.capitalize()}Device", (DeviceUser,),
-            {"platform": name, "__module__": __name__,
-             "__doc__": f"A {name} device walking its timeline."},
+            f"{name.capitalize()}Device", (base,),
+            {"platform": name, "__module__": base.__module__, "abstract": False,
+             "__doc__": f"A {name} device: {base.__doc__.splitlines()[0] if base.__doc__ else ''}"},
         )
         for name in platforms
     }

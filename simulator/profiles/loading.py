@@ -4,13 +4,13 @@ replace apps.yaml and curves.yaml whole)."""
 
 from __future__ import annotations
 
-import importlib.resources
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
 from simulator import contract
+from simulator.bundled import bundled_directory
 from simulator.errors import ProfileError
 from simulator.profiles.apps import read_apps, read_curves
 from simulator.profiles.model import APPS_FILE, CURVES_FILE, YAML_SUFFIXES, App, Profile, ProfileSet
@@ -19,16 +19,8 @@ from simulator.profiles.yamldoc import YamlDoc, display
 
 
 def default_profiles_dir() -> Path:
-    """The bundled profiles: the copy an installed package carries
-    (``simulator/bundled_profiles``, found through importlib.resources), or in a source
-    checkout and an editable install, where that copy is not made, the top-level
-    ``profiles/`` beside the package."""
-    package = importlib.resources.files("simulator")
-    if not isinstance(package, Path):  # a zip import: the loaders need real directories
-        raise ProfileError([f"ctv-simulator is installed as {package}, not as files; "
-                            "install it unzipped"])
-    bundled = package / "bundled_profiles"
-    return bundled if bundled.is_dir() else package.parent / "profiles"
+    """The bundled profiles (``bundled.py``: an installed copy, or the checkout's)."""
+    return bundled_directory("profiles")
 
 
 def load_profiles(extra_dir: Path | None = None) -> ProfileSet:

@@ -1,6 +1,6 @@
 """The load shape of a ctvsim run, as a Locust `LoadTestShape`; `--ctv-shape` picks which.
 
-Loaded next to the users (``-f .../locustfile.py,.../shapefile.py``) only when a shape is
+Loaded next to the users (``-f locustfiles/ctv.py,locustfiles/shapes.py``) only when a shape is
 wanted, because Locust lets a shape class take over from ``-u``/``-r`` whenever one is present.
 The shape reads the peak user count, spawn rate and run time from Locust's own options.
 """
