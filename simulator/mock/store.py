@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from simulator.errors import UsageError
+from simulator.errors import InputError
 from simulator.mock import journal as j
 from simulator.mock.stats import JournalFile
 
@@ -62,15 +62,15 @@ class SqliteSink:
             connection.executescript(SCHEMA)
             connection.close()
         except sqlite3.Error as error:
-            raise UsageError(f"--journal {path}: cannot open as SQLite: {error}") from None
+            raise InputError(f"--journal {path}: cannot open as SQLite: {error}") from None
         self.rows_written = 0
         self.rows_lost = 0
         self.error: str | None = None
-        self._queue: queue.SimpleQueue[j.Entry | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[j.Record | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._write, name="ctv-mock-journal", daemon=True)
         self._thread.start()
 
-    def __call__(self, entry: j.Entry) -> None:
+    def __call__(self, entry: j.Record) -> None:
         self._queue.put(entry)
 
     @property
@@ -102,14 +102,14 @@ class SqliteSink:
         finally:
             connection.close()
 
-    def _insert(self, connection: sqlite3.Connection, batch: list[j.Entry]) -> None:
+    def _insert(self, connection: sqlite3.Connection, batch: list[j.Record]) -> None:
         try:
             connection.executemany(
                 "INSERT INTO requests (seq, received_at, method, path, channel, "
                 "operation, platform, app_id, status, outcome, reason, warnings, fault, "
                 "request_id, device_id, body) VALUES "
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_row(entry) for entry in batch],
+                [_row(j.Entry._make(entry)) for entry in batch],
             )
             connection.commit()
         except (sqlite3.Error, OSError) as error:
@@ -123,7 +123,7 @@ class SqliteSink:
             return
         self.rows_written += len(batch)
 
-    def _next_batch(self) -> tuple[list[j.Entry], bool]:
+    def _next_batch(self) -> tuple[list[j.Record], bool]:
         first = self._queue.get()
         if first is _STOP:
             return [], True
