@@ -20,12 +20,14 @@ import resource
 import time
 from collections.abc import Callable
 
+import _common
 import orjson
 
 from simulator import signing
 from simulator.behaviour import Period, merge_by_time, parse_start
-from simulator.cli.generate import DEFAULT_START, Traffic
+from simulator.instants import DEFAULT_START
 from simulator.signing import Signer
+from simulator.traffic import Traffic
 
 FIXED_BODY = {
     "timestamp": 1767571219112, "request_id": "0878c17b-1a15-4570-8c2d-551cb0aef7b5",
@@ -103,7 +105,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--stages", action="store_true",
                         help="also print the cost of each pipeline stage")
-    args = parser.parse_args()
+    args = _common.parse(parser, {"devices": 300, "days": 0.5, "rounds": 1})
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
 
@@ -125,9 +127,18 @@ def main() -> None:
     print(f"generate / baseline: {gen_rate / base_rate:.2f}; "
           f"generate / pre-keyed baseline: {gen_rate / keyed_rate:.2f}")
     print(f"peak RSS of the process: {rss_mb:,.0f} MB")
+    figures: dict[str, object] = {
+        "devices": args.devices, "days": args.days, "requests": requests,
+        "requests_per_s": round(gen_rate), "baseline_per_s": round(base_rate),
+        "keyed_baseline_per_s": round(keyed_rate), "ratio": round(gen_rate / base_rate, 3),
+        "ratio_keyed": round(gen_rate / keyed_rate, 3), "peak_rss_mb": round(rss_mb),
+    }
     if args.stages:
+        figures["stages_us"] = {}
         for label, micros in stages(args.devices, args.days, args.seed):
             print(f"  {label:<46} {micros:5.2f} us/request")
+            figures["stages_us"][label] = round(micros, 3)  # type: ignore[index]
+    _common.record(args, __file__, figures)
 
 
 if __name__ == "__main__":

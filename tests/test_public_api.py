@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import simulator
 
 
@@ -23,14 +25,16 @@ def test_every_public_name_resolves_to_the_object_its_module_defines() -> None:
 
 def test_the_exception_tree_has_one_root() -> None:
     for name in ("FaultError", "MockAdminError", "OutputError", "ProfileError", "TargetError",
-                 "UsageError"):
+                 "InputError"):
         assert issubclass(getattr(simulator, name), simulator.CtvSimError), name
 
 
-def test_importing_the_package_pulls_in_neither_httpx_nor_uvicorn() -> None:
-    """Every Locust worker imports it; the heavy parts load when first used."""
-    code = ("import sys, simulator; "
-            "print(sorted(m for m in ('httpx', 'uvicorn', 'locust') if m in sys.modules))")
+@pytest.mark.parametrize("module", ["simulator", "simulator.mock", "simulator.cli._commands"])
+def test_importing_pulls_in_no_heavy_dependency(module: str) -> None:
+    """Every Locust worker imports the package, and `ctvsim --help` every command module:
+    httpx, uvicorn, Locust and Faker load when first used, not before."""
+    code = (f"import sys, {module}; print(sorted(m for m in ('httpx', 'uvicorn', 'locust', "
+            "'faker') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"

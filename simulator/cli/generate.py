@@ -6,24 +6,16 @@ import argparse
 import os
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
+from simulator.cli import UsageError
 from simulator.cli._argtypes import path, path_text, positive_float, positive_int
-from simulator.errors import UsageError
+from simulator.instants import DEFAULT_START
 
 if TYPE_CHECKING:
-    from simulator.behaviour import Period, Simulation
-    from simulator.devices import Device
-    from simulator.payloads import AppPayloads
+    from simulator.traffic import Summary, Traffic
 
-# A fixed default start (a Monday, 00:00 UTC) keeps output byte-identical across days; pass
-# --start for other periods, and `ctvsim send --rebase-time` to replay old files live.
-DEFAULT_START = "2026-01-05T00:00:00Z"
-_FLUSH_LINES = 4096
 _LATEST_END_MS = 221_845_392_000_000  # 9000-01-01T00:00:00Z
 
 EXAMPLES = """\
@@ -62,19 +54,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-@dataclass(slots=True)
-class Summary:
-    devices: int
-    start_ms: int
-    end_ms: int
-    app_id: str
-    requests: Counter[tuple[str, str]]  # (operation, platform) -> count
-
-    @property
-    def total(self) -> int:
-        return sum(self.requests.values())
-
-
 def run(args: argparse.Namespace) -> int:
     from simulator import behaviour
 
@@ -94,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--days: the period must be at least one minute, got {args.days:g}")
     if not 0 <= period.start_ms < period.end_ms <= _LATEST_END_MS:
         raise UsageError("--start/--days: the period must lie between 1970 and 9000")
+    from simulator.traffic import Traffic
+
     traffic = Traffic.build(args.profiles, args.app, platforms, args.devices, period, args.seed)
     started = time.monotonic()
     if args.output == "-":
@@ -114,85 +95,6 @@ def _write_atomically(path: Path, traffic: Traffic) -> Summary:
 
     with atomic_output(path, "-o", traffic.simulation.profile_set.sources) as out:
         return traffic.write(out)
-
-
-class Traffic:
-    """Devices, their timelines and their payload builders: everything ``generate`` writes."""
-
-    def __init__(self, simulation: Simulation, payloads: AppPayloads,
-                 devices: Callable[[], Iterator[Device]], count: int) -> None:
-        self.simulation = simulation
-        self.payloads = payloads
-        self.devices = devices  # a fresh stream of the same devices per call
-        self.count = count
-
-    @classmethod
-    def build(cls, profiles_dir: Path | None, app_id: str | None,
-              platforms: list[str] | None, n_devices: int, period: Period,
-              seed: int) -> Traffic:
-        import dataclasses
-
-        from simulator import behaviour, devices, payloads, profiles, targets
-
-        profile_set = profiles.load_profiles(profiles_dir)
-        app = profile_set.app(app_id)
-        chosen = profile_set.app_platforms(app, platforms)
-        restricted = dataclasses.replace(
-            profile_set, profiles={name: profile_set.profiles[name] for name in chosen})
-        return cls(behaviour.Simulation(restricted, app, period, seed),
-                   payloads.AppPayloads(app, targets.signing_key(app, None)),
-                   lambda: devices.DeviceFactory(restricted, seed).devices(n_devices),
-                   n_devices)
-
-    def write(self, out: BinaryIO) -> Summary:
-        """Stream every request in time order to ``out``.
-
-        Memory holds one entry per device (its timeline state once installed, until it
-        churns) and one window of events: it does not grow with days or requests.
-
-        The pipeline makes no reference cycles (reference counting frees every event), so
-        the cyclic collector is paused while it runs: with thousands of live timelines its
-        scans cost a fifth of the throughput and reclaim nothing.
-        """
-        from simulator import collector
-
-        with collector.paused():
-            return self._write(out)
-
-    def _write(self, out: BinaryIO) -> Summary:
-        import random
-
-        from simulator import behaviour, payloads, records
-        from simulator.progress import ProgressBar
-
-        sim, app_payloads = self.simulation, self.payloads
-        period = sim.period
-        ids = payloads.request_id_bytes(random.Random(f"ctvsim-request-ids:{sim.seed}"))
-        heads = {platform: records.line_heads(sim.app.app_id, platform)
-                 for platform in sim.profile_set.profiles}
-        streams = ((*sim.bounded_timeline(device, index),
-                    (app_payloads.device(device), heads[device.platform]))
-                   for index, device in enumerate(self.devices()))
-        progress = ProgressBar("generate")
-        chunk: list[bytes] = []
-        append, written = chunk.append, 0
-        for time_ms, event, (builder, line_heads) in behaviour.merge_by_time(streams):
-            head = line_heads[event.operation]
-            head[1] += 1
-            append(builder.record(event, next(ids), head[0]))
-            if len(chunk) >= _FLUSH_LINES:
-                out.write(b"".join(chunk))
-                written += len(chunk)
-                chunk.clear()
-                progress.update((time_ms - period.start_ms) / period.duration_ms, written,
-                                "requests")
-        out.write(b"".join(chunk))
-        progress.close()
-        counts = Counter({(operation, platform): head[1]
-                          for platform, line_heads in heads.items()
-                          for operation, head in line_heads.items() if head[1]})
-        return Summary(self.count, period.start_ms, period.end_ms, sim.app.app_id,
-                       counts)
 
 
 def _print_summary(summary: Summary, output: str, elapsed: float) -> None:

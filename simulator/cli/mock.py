@@ -7,8 +7,9 @@ import sys
 from typing import Any
 
 from simulator import collector, targets
+from simulator.cli import UsageError
 from simulator.cli._argtypes import non_negative_int, path_text, port, positive_int
-from simulator.errors import ExitCode, UsageError
+from simulator.errors import ExitCode
 from simulator.mock.journal import DEFAULT_DEDUP_WINDOW, DEFAULT_RING_SIZE
 
 EPILOG = """examples:
