@@ -22,11 +22,11 @@ from simulator.errors import (
     CtvSimError,
     ExitCode,
     FaultError,
+    InputError,
     MockAdminError,
     OutputError,
     ProfileError,
     TargetError,
-    UsageError,
 )
 
 if TYPE_CHECKING:
@@ -37,9 +37,22 @@ if TYPE_CHECKING:
     from simulator.profiles import load_profiles
 
 __all__ = [
-    "AdminClient", "AppsFlyerClient", "AsyncAppsFlyerClient", "CtvSimError", "DeviceFactory",
-    "ExitCode", "FaultError", "MockAdminError", "MockServer", "OutputError", "ProfileError",
-    "TargetError", "UsageError", "contract", "load_profiles", "signing",
+    "AdminClient",
+    "AppsFlyerClient",
+    "AsyncAppsFlyerClient",
+    "CtvSimError",
+    "DeviceFactory",
+    "ExitCode",
+    "FaultError",
+    "InputError",
+    "MockAdminError",
+    "MockServer",
+    "OutputError",
+    "ProfileError",
+    "TargetError",
+    "contract",
+    "load_profiles",
+    "signing",
 ]
 __version__ = "0.1.0"
 

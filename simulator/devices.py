@@ -17,7 +17,7 @@ from typing import Any, Final
 from faker.providers import BaseProvider
 
 from simulator import contract
-from simulator.errors import UsageError
+from simulator.errors import InputError
 from simulator.profiles import (
     AD_ID_FORMATS,
     DeviceModel,
@@ -173,7 +173,7 @@ class _Builder:
     def platform(self, name: str) -> _Platform:
         entry = self.platforms.get(name)
         if entry is None:
-            raise UsageError(f"unknown platform {name!r}; allowed: {', '.join(self.platforms)}")
+            raise InputError(f"unknown platform {name!r}; allowed: {', '.join(self.platforms)}")
         return entry
 
     def household(self, rng: random.Random, platform: _Platform, household_id: int,
@@ -230,7 +230,7 @@ class DeviceFactory:
 
     def __init__(self, profile_set: ProfileSet, seed: int, worker: int = 0) -> None:
         if worker < 0:
-            raise UsageError(f"worker must be >= 0, got {worker}")
+            raise InputError(f"worker must be >= 0, got {worker}")
         self._builder = _Builder(profile_set)
         self._seed = f"ctvsim-devices:{seed}:{worker}"
         self._streams: dict[str | None, _Stream] = {}
@@ -239,7 +239,7 @@ class DeviceFactory:
     def devices(self, n: int, platform: str | None = None) -> Iterator[Device]:
         """``n`` devices of ``platform``, or of the default mix when it is None."""
         if n < 0:
-            raise UsageError(f"n must be >= 0, got {n}")
+            raise InputError(f"n must be >= 0, got {n}")
         entry = None if platform is None else self._builder.platform(platform)
         stream = self._stream(platform)
         return (self._next(stream, entry) for _ in range(n))

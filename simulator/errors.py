@@ -21,11 +21,13 @@ class CtvSimError(Exception):
     """Base of every error this package raises on purpose."""
 
 
-class UsageError(CtvSimError):
-    """The user asked for something impossible: the CLI prints one line and exits 2."""
+class InputError(CtvSimError):
+    """What the caller asked for cannot be done as asked (an unknown app or platform, a
+    broken profile, a value out of range): nothing was done. The command line prints its
+    message, one line per problem, and exits 2."""
 
 
-class ProfileError(UsageError):
+class ProfileError(InputError):
     """One or more problems in a YAML file the tool reads (profiles, apps, fault plans), each
     as `file:line:column: field: rule`."""
 
@@ -34,7 +36,7 @@ class ProfileError(UsageError):
         super().__init__("\n".join(problems))
 
 
-class FaultError(UsageError):
+class FaultError(InputError):
     """A fault specification that cannot be understood: ``where`` names the field (e.g.
     ``faults.rules[0].probability``), ``rule`` what is allowed."""
 
@@ -48,7 +50,7 @@ class MockAdminError(CtvSimError):
     """The mock's admin API refused a request; the message is the mock's own reason."""
 
 
-class TargetError(UsageError):
+class TargetError(InputError):
     """A send target cannot be used as asked: an unknown name, production without the opt-in,
     or no dev key for it."""
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from simulator.errors import OutputError, UsageError
+from simulator.errors import InputError, OutputError
 
 __all__ = ["atomic_output", "check_output", "write_text_atomically"]
 
@@ -26,13 +26,13 @@ Input = Path | int
 
 
 def check_output(path: Path, flag: str, inputs: Iterable[Input] = ()) -> None:
-    """Raises UsageError unless ``path`` can be written as a new or replaced regular file
+    """Raises InputError unless ``path`` can be written as a new or replaced regular file
     that is none of ``inputs``."""
     if path.is_dir():
-        raise UsageError(f"{flag} {path}: is a directory; give a file name")
+        raise InputError(f"{flag} {path}: is a directory; give a file name")
     directory = path.parent
     if not directory.is_dir():
-        raise UsageError(f"{flag} {path}: directory {str(directory)!r} does not exist")
+        raise InputError(f"{flag} {path}: directory {str(directory)!r} does not exist")
     if path.exists():
         target = path.stat()
         for source in inputs:
@@ -41,7 +41,7 @@ def check_output(path: Path, flag: str, inputs: Iterable[Input] = ()) -> None:
             except OSError:
                 continue
             if (seen.st_dev, seen.st_ino) == (target.st_dev, target.st_ino):
-                raise UsageError(f"{flag} {path}: is one of this command's inputs; "
+                raise InputError(f"{flag} {path}: is one of this command's inputs; "
                                  "write the output to another file")
 
 
@@ -53,7 +53,7 @@ def atomic_output(path: Path, flag: str, inputs: Iterable[Input] = ()) -> Iterat
     try:
         out = temporary.open("xb")
     except OSError as error:
-        raise UsageError(f"{flag} {path}: cannot write there: {_reason(error)}") from None
+        raise InputError(f"{flag} {path}: cannot write there: {_reason(error)}") from None
     try:
         with out:
             yield out

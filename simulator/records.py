@@ -19,7 +19,7 @@ from typing import Any, Final
 import orjson
 
 from simulator import contract
-from simulator.errors import UsageError
+from simulator.errors import InputError
 
 __all__ = ["FIELDS", "Line", "frame", "line_heads", "parse_lines"]
 
@@ -68,20 +68,20 @@ _KINDS = {int: "an integer", str: "a string", dict: "an object"}
 
 
 def parse_lines(name: str, stream: Iterable[bytes]) -> Iterator[Line]:
-    """Every non-blank line as a Line; a broken one raises UsageError naming file:line."""
+    """Every non-blank line as a Line; a broken one raises InputError naming file:line."""
     for number, raw in enumerate(stream, 1):
         if not raw.strip():
             continue
         try:
             record = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
-            raise UsageError(f"{name}:{number}: not a JSON object: {error}") from None
+            raise InputError(f"{name}:{number}: not a JSON object: {error}") from None
         yield _line(name, number, record)
 
 
 def _line(name: str, number: int, record: Any) -> Line:
-    def bad(what: str) -> UsageError:
-        return UsageError(f"{name}:{number}: {what}")
+    def bad(what: str) -> InputError:
+        return InputError(f"{name}:{number}: {what}")
 
     if type(record) is not dict:
         raise bad("not a JSON object")

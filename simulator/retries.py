@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from simulator import contract
-from simulator.errors import UsageError
+from simulator.errors import InputError
 
 __all__ = ["Pacer", "RetryPolicy", "SendResult"]
 
@@ -95,7 +95,7 @@ class Pacer:
 
     def __init__(self, rate: float) -> None:
         if not rate > 0:
-            raise UsageError(f"rate must be > 0 requests/s, got {rate}")
+            raise InputError(f"rate must be > 0 requests/s, got {rate}")
         self.interval = 1.0 / rate
         self._next = 0.0
 

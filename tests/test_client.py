@@ -11,7 +11,7 @@ import pytest
 from _loopback import Loopback, Reply
 
 from simulator import client, retries, signing, targets
-from simulator.errors import TargetError, UsageError
+from simulator.errors import InputError, TargetError
 from simulator.profiles import load_profiles
 
 PATH = "session/app/roku/com.example.ctvstream"
@@ -126,7 +126,7 @@ def test_named_targets() -> None:
 def test_production_needs_the_opt_in(spec: str) -> None:
     with pytest.raises(TargetError, match="allow-production"):
         targets.resolve_target(spec)
-    with pytest.raises(UsageError):
+    with pytest.raises(InputError):
         client.AppsFlyerClient(spec)
     target = targets.resolve_target(spec, allow_production=True)
     assert target.production

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from simulator.errors import UsageError
+from simulator.errors import InputError
 from simulator.load import shapes, thresholds
 from simulator.load.histogram import Histogram, bucket_index, bucket_upper
 from simulator.load.reconcile import reconcile
@@ -84,7 +84,7 @@ def test_threshold_grammar(text, metric, percentile, operation, platform, op, li
      "error_rate<150%", "error_rate<5ms", "rps>20/s", "latency<5ms", "p99>>5", ""],
 )
 def test_malformed_thresholds_are_usage_errors_that_say_what_is_allowed(text: str) -> None:
-    with pytest.raises(UsageError, match="threshold"):
+    with pytest.raises(InputError, match="threshold"):
         thresholds.parse(text)
 
 
@@ -230,7 +230,7 @@ def test_reconciliation_names_each_kind_of_problem(stats: Any, problem: str) -> 
 
 def test_targets_apply_the_clients_safety_rules_to_urls_too(monkeypatch) -> None:
     from simulator import targets
-    from simulator.errors import UsageError as Refused
+    from simulator.errors import InputError as Refused
 
     monkeypatch.delenv("CTVSIM_DEV_KEY", raising=False)
     with pytest.raises(Refused, match="allow-production"):

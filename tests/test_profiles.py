@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from simulator import contract
-from simulator.errors import ProfileError, UsageError
+from simulator.errors import InputError, ProfileError
 from simulator.profiles import default_profiles_dir, load_apps, load_profiles
 
 FIXTURES = Path(__file__).parent / "data" / "foundation"
@@ -237,7 +237,7 @@ def test_mix_draws_by_weight_and_rejects_unknown_platforms() -> None:
     assert sum(mix.weights) == pytest.approx(1)
     ratio = profile_set.profiles["roku"].weight / profile_set.profiles["steam"].weight
     assert mix.weights[0] / mix.weights[1] == pytest.approx(ratio)
-    with pytest.raises(UsageError, match="unknown platform 'android'; allowed: roku"):
+    with pytest.raises(InputError, match="unknown platform 'android'; allowed: roku"):
         profile_set.mix(["android"])
 
 

@@ -13,7 +13,11 @@ import re
 import sys
 from collections.abc import Sequence
 
-from simulator.errors import ExitCode, OutputError, UsageError
+from simulator.errors import ExitCode, InputError, OutputError
+
+
+class UsageError(InputError):
+    """A command line that argparse, or a command's own checks, refuse."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return int(args.run(args) or ExitCode.OK)
-    except UsageError as error:
+    except InputError as error:  # the command line's, and the library's
         _print_error(error, "invalid usage")
         return ExitCode.USAGE
     except OutputError as error:

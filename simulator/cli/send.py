@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from simulator.cli import UsageError
 from simulator.cli._argtypes import (
     non_negative_int,
     path,
@@ -25,7 +26,7 @@ from simulator.cli._argtypes import (
     positive_float,
     positive_int,
 )
-from simulator.errors import ExitCode, UsageError
+from simulator.errors import ExitCode, TargetError
 from simulator.records import Line, parse_lines
 
 if TYPE_CHECKING:
@@ -122,8 +123,8 @@ def _signers(app_ids: Iterable[str], target: Target, profiles_dir: Path | None) 
     for app_id in app_ids:
         try:
             key = targets.signing_key(apps.get(app_id), target)
-        except UsageError as error:
-            raise UsageError(f"signing app {app_id}'s requests for {target.name}: "
+        except TargetError as error:
+            raise TargetError(f"signing app {app_id}'s requests for {target.name}: "
                              f"{error}") from None
         signers[app_id] = signing.Signer(key)
     return signers

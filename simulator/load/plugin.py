@@ -30,7 +30,7 @@ from locust import events as locust_events
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from simulator import collector, targets
-from simulator.errors import ExitCode, UsageError
+from simulator.errors import ExitCode, InputError
 from simulator.load import compat, options, thresholds
 from simulator.load.locust_csv import final_csv
 from simulator.load.monitor import start_monitor
@@ -84,7 +84,7 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
 
 
 def _settings(parsed: Any, host: str | None) -> dict[str, Any]:
-    """The options that shape the run, checked; a UsageError names what is wrong.
+    """The options that shape the run, checked; a InputError names what is wrong.
 
     The target is Locust's host when one is given (`-H`), else `--ctv-target`: the safety
     rules (production opt-in, dev key, rate cap) apply to where requests really go.
@@ -92,9 +92,9 @@ def _settings(parsed: Any, host: str | None) -> dict[str, Any]:
     try:
         speed = options.parse_speed(parsed.ctv_speed)
     except ValueError as error:
-        raise UsageError(f"--ctv-speed {error}") from None
+        raise InputError(f"--ctv-speed {error}") from None
     if parsed.ctv_retries < 0:
-        raise UsageError("--ctv-retries must be >= 0")
+        raise InputError("--ctv-retries must be >= 0")
     spec = host or parsed.ctv_target
     target, max_rps = targets.check(spec, parsed.ctv_allow_production, parsed.ctv_max_rps)
     return {
@@ -119,7 +119,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         app = profile_set.app(settings["app"])
         platforms = profile_set.app_platforms(app, settings["platforms"])
         targets.dev_key(settings["target"], app)  # no key for a remote target: stop here
-    except UsageError as error:
+    except InputError as error:
         for line in str(error).splitlines():
             sys.stderr.write(f"ctvsim: error: {line}\n")
         sys.exit(2)

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from simulator import children, targets
 from simulator.bundled import bundled_directory
 from simulator.contract import STATUS_UNAUTHORIZED
-from simulator.errors import ExitCode, UsageError
+from simulator.errors import ExitCode, InputError
 from simulator.load import options, reports, thresholds
 from simulator.load.reconcile import difference, reconcile
 from simulator.load.recorder import Recorder
@@ -52,11 +52,11 @@ def parse_duration(text: str) -> float:
     allowed = "a whole number of seconds from 1s to 720h, e.g. 30s, 5m, 1h30m or 90"
     match = _DURATION.match(text.strip().lower())
     if not text.strip() or not match or not any(match.groups()):
-        raise UsageError(f"--duration {text!r}: use {allowed}")
+        raise InputError(f"--duration {text!r}: use {allowed}")
     hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
     total = hours * 3600 + minutes * 60 + seconds
     if total != int(total) or not 1 <= total <= MAX_DURATION_S:
-        raise UsageError(f"--duration {text!r}: must be {allowed}")
+        raise InputError(f"--duration {text!r}: must be {allowed}")
     return total
 
 
@@ -107,20 +107,20 @@ class Plan:
 
 
 def prepare(args: LoadOptions) -> Plan:
-    """Checks every argument; a UsageError (exit 2) here means nothing was sent."""
+    """Checks every argument; a InputError (exit 2) here means nothing was sent."""
     from simulator.profiles import load_profiles
 
     parsed_thresholds = thresholds.parse_all(args.thresholds)
     seconds = parse_duration(args.duration)
     if args.shape is not None and args.shape not in SHAPES:
-        raise UsageError(f"--shape {args.shape!r}; allowed: {', '.join(SHAPES)}")
+        raise InputError(f"--shape {args.shape!r}; allowed: {', '.join(SHAPES)}")
     try:
         options.parse_speed(args.speed)
     except ValueError as error:
-        raise UsageError(f"--speed {error}") from None
+        raise InputError(f"--speed {error}") from None
     if args.mock_faults:
         if args.target is not None:
-            raise UsageError("--mock-fault configures the embedded mock: drop --target")
+            raise InputError("--mock-fault configures the embedded mock: drop --target")
         from simulator.mock.faults import FaultPlan
 
         FaultPlan.from_spec({"rules": list(args.mock_faults)})  # a bad rule says what is allowed
@@ -142,13 +142,13 @@ def prepare(args: LoadOptions) -> Plan:
 def _check_report_dir(directory: Path) -> None:
     """The report directory exists (made now) and takes files, or the run never starts."""
     if directory.exists() and not directory.is_dir():
-        raise UsageError(f"--report-dir {directory}: exists and is not a directory")
+        raise InputError(f"--report-dir {directory}: exists and is not a directory")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=directory):
             pass
     except OSError as error:
-        raise UsageError(f"--report-dir {directory}: cannot write there: "
+        raise InputError(f"--report-dir {directory}: cannot write there: "
                          f"{error.strerror or type(error).__name__}") from None
 
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from simulator import contract
-from simulator.errors import UsageError
+from simulator.errors import InputError
 from simulator.load.histogram import Histogram
 
 _SYNTAX = re.compile(
@@ -76,11 +76,11 @@ class Verdict:
 
 
 def parse(text: str) -> Threshold:
-    """One expression -> Threshold; anything else is a UsageError naming what is allowed."""
+    """One expression -> Threshold; anything else is a InputError naming what is allowed."""
     compact = "".join(text.split())
     match = _SYNTAX.match(compact.lower())
     if not match:
-        raise UsageError(f"--threshold {text!r}: not a threshold expression; {ALLOWED}")
+        raise InputError(f"--threshold {text!r}: not a threshold expression; {ALLOWED}")
     metric_word, unit = match["metric"], match["unit"]
     value = float(match["value"])
     operation, platform = _parse_scope(text, match["scope"])
@@ -102,25 +102,25 @@ def _metric(text: str, word: str) -> tuple[str, float | None]:
         return "latency", 1.0
     percent = float(word[1:])
     if not 0 < percent < 100:
-        raise UsageError(f"--threshold {text!r}: percentile must be between 0 and 100 (exclusive)")
+        raise InputError(f"--threshold {text!r}: percentile must be between 0 and 100 (exclusive)")
     return "latency", round(percent / 100, 9)
 
 
 def _limit(text: str, metric: str, value: float, unit: str) -> float:
     if metric == "latency":
         if unit not in _LATENCY_UNITS_US:
-            raise UsageError(f"--threshold {text!r}: latency unit must be us, ms or s")
+            raise InputError(f"--threshold {text!r}: latency unit must be us, ms or s")
         return value * _LATENCY_UNITS_US[unit]
     if metric == "error_rate":
         if unit == "%":
             value /= 100
         elif unit:
-            raise UsageError(f"--threshold {text!r}: error_rate takes % or a fraction (0.005)")
+            raise InputError(f"--threshold {text!r}: error_rate takes % or a fraction (0.005)")
         if value > 1:
-            raise UsageError(f"--threshold {text!r}: error_rate above 100 %")
+            raise InputError(f"--threshold {text!r}: error_rate above 100 %")
         return value
     if unit:
-        raise UsageError(f"--threshold {text!r}: {metric} takes a plain number, no unit")
+        raise InputError(f"--threshold {text!r}: {metric} takes a plain number, no unit")
     return value
 
 
@@ -134,7 +134,7 @@ def _parse_scope(text: str, scope: str | None) -> tuple[str | None, str | None]:
         elif term in contract.PLATFORMS and platform is None:
             platform = term
         else:
-            raise UsageError(
+            raise InputError(
                 f"--threshold {text!r}: scope term {term!r} is not allowed; use at most one "
                 f"operation ({', '.join(contract.OPERATIONS)}) and one platform "
                 f"({', '.join(contract.PLATFORMS)})"

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator import children, contract
-from simulator.errors import UsageError
+from simulator.errors import InputError
 from simulator.mock.admin import ADMIN_PREFIX
 from simulator.mock.admin_client import AdminClient
 from simulator.mock.app import MockApp
@@ -96,10 +96,10 @@ def listen(host: str, port: int) -> socket.socket:
         sock.listen(2048)
     except OSError as error:
         sock.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+        raise InputError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     except (TypeError, ValueError, UnicodeError):  # a name no resolver takes (a NUL byte, ...)
         sock.close()
-        raise UsageError(f"cannot listen on {host!r}: not a host name or address") from None
+        raise InputError(f"cannot listen on {host!r}: not a host name or address") from None
     sock.set_inheritable(True)
     return sock
 

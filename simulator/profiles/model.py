@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from simulator.errors import UsageError
+from simulator.errors import InputError
 
 T = TypeVar("T")
 
@@ -140,11 +140,11 @@ class ProfileSet:
         names = tuple(self.profiles) if platforms is None else tuple(platforms)
         for name in names:
             if name not in self.profiles:
-                raise UsageError(
+                raise InputError(
                     f"unknown platform {name!r}; allowed: {', '.join(self.profiles)}"
                 )
         if not names:
-            raise UsageError(f"no platform given; allowed: {', '.join(self.profiles)}")
+            raise InputError(f"no platform given; allowed: {', '.join(self.profiles)}")
         return WeightedTable.of([(self.profiles[name], self.profiles[name].weight)
                                  for name in dict.fromkeys(names)])
 
@@ -153,14 +153,14 @@ class ProfileSet:
         traffic is all 403s, which is no default for anything)."""
         if app_id:
             if app_id not in self.apps:
-                raise UsageError(
+                raise InputError(
                     f"unknown app {app_id!r}; known apps: {', '.join(self.apps) or 'none'}"
                 )
             return self.apps[app_id]
         for app in self.apps.values():
             if app.plan == "normal":
                 return app
-        raise UsageError("no app on the normal plan in apps.yaml; pass --app")
+        raise InputError("no app on the normal plan in apps.yaml; pass --app")
 
     def app_platforms(self, app: App, wanted: Sequence[str] | None = None) -> list[str]:
         """The platforms to simulate for `app`: those it runs on that have a profile, or the
@@ -168,15 +168,15 @@ class ProfileSet:
         if not wanted:
             chosen = [name for name in self.profiles if name in app.platforms]
             if not chosen:
-                raise UsageError(f"app {app.app_id} runs on {', '.join(app.platforms)}, and "
+                raise InputError(f"app {app.app_id} runs on {', '.join(app.platforms)}, and "
                                  "none of those has a profile")
             return chosen
         for name in wanted:
             if name not in self.profiles:
-                raise UsageError(f"unknown platform {name!r}; allowed: "
+                raise InputError(f"unknown platform {name!r}; allowed: "
                                  f"{', '.join(self.profiles)}")
             if name not in app.platforms:
-                raise UsageError(f"app {app.app_id} does not run on {name}; it runs on "
+                raise InputError(f"app {app.app_id} does not run on {name}; it runs on "
                                  f"{', '.join(app.platforms)}")
         return list(dict.fromkeys(wanted))
 
