@@ -35,8 +35,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import _common
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+
 
 BARE_LOCUSTFILE = '''
 import resource
@@ -155,15 +157,16 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def locust_memory(url: str, devices: int, core: int, scratch: Path) -> dict[str, float]:
-    """Peak RSS of the Locust process running `devices` users (each one device)."""
+def locust_memory(url: str, devices: int, seconds: int, core: int, scratch: Path,
+                  ) -> dict[str, float]:
+    """Peak RSS of the Locust process running `devices` users (each one device), all started
+    within the first fifth of ``seconds``."""
     import psutil
 
-    seconds = 25
     parent = subprocess.Popen(
         [sys.executable, "-m", "simulator", "load", "--target", url, "--users", str(devices),
-         "--spawn-rate", str(devices // 5), "--duration", f"{seconds}s", "--speed", "1440",
-         "--report-dir", str(scratch / "memory")],
+         "--spawn-rate", str(max(1, devices * 5 // seconds)), "--duration", f"{seconds}s",
+         "--speed", "1440", "--report-dir", str(scratch / "memory")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=pinned(core), cwd=ROOT,
     )
     peak, users = 0.0, 0
@@ -205,7 +208,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--devices", type=int, default=10_000)
-    args = parser.parse_args()
+    parser.add_argument("--memory-seconds", type=int, default=25,
+                        help="length of the run that measures the memory of --devices users")
+    args = _common.parse(parser, {"users": 5, "seconds": 2, "rounds": 1, "devices": 300,
+                                  "memory_seconds": 3})
     cores = sorted(os.sched_getaffinity(0))
     server_core, load_core = cores[-1], cores[0]
     with tempfile.TemporaryDirectory(prefix="ctvsim-bench-") as name:
@@ -231,7 +237,7 @@ def main() -> int:
                 print("round: " + ", ".join(
                     f"{name} {got[-1][0]:,.0f} req/s ({got[-1][1]:,.0f} per CPU-s)"
                     for name, got in results.items()), flush=True)
-            memory = locust_memory(url, args.devices, load_core, scratch)
+            memory = locust_memory(url, args.devices, args.memory_seconds, load_core, scratch)
         finally:
             server.terminate()
             server.wait()
@@ -252,7 +258,7 @@ def main() -> int:
             "paired_per_cpu_second": round(statistics.median(h[1] / b[1] for b, h in pairs), 3),
         }
 
-    print(json.dumps({
+    figures = {
         "users": args.users, "seconds": args.seconds, "rounds": args.rounds,
         "medians": {name: {"rps": round(median(got, 0)),
                            "per_cpu_second": round(median(got, 1))}
@@ -263,7 +269,9 @@ def main() -> int:
                    for name, got in results.items()},
         "devices": args.devices, "locust_process": memory,
         "device_state_mb": round(state, 1),
-    }, indent=2))
+    }
+    print(json.dumps(figures, indent=2))
+    _common.record(args, __file__, figures)
     return 0
 
 

@@ -19,6 +19,7 @@ import time
 import uuid
 from typing import Any
 
+import _common
 import orjson
 
 from simulator import contract, signing
@@ -65,13 +66,15 @@ async def drive(app: Any, made: list[tuple[bytes, bytes]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=50_000)
-    args = parser.parse_args()
+    args = _common.parse(parser, {"requests": 2_000})
     made = requests(args.requests)
     app = build_app()
     gc.collect()
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
-    print(f"{asyncio.run(drive(app, made)):.2f} us per request")
+    micros = asyncio.run(drive(app, made))
+    print(f"{micros:.2f} us per request")
+    _common.record(args, __file__, {"requests": args.requests, "us_per_request": round(micros, 3)})
 
 
 if __name__ == "__main__":
