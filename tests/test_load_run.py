@@ -282,3 +282,42 @@ def test_a_run_with_nothing_due_says_why_instead_of_an_empty_table_alone() -> No
     assert re.search(r"^Total\s+0\s", done.stdout, re.MULTILINE)
     assert "ctvsim: note: no request was due: at --speed 1440 this 2 s run played 0.8 " \
         "simulated hours" in done.stderr
+
+
+FAULT_MIX = ["--mock-fault", "status=500,probability=0.1", "--mock-fault",
+             "status=503,probability=0.02,retry_after=0", "--mock-fault", "reset,probability=0.02",
+             "--mock-fault", "empty,probability=0.01", "--mock-fault", "hang,probability=0.005",
+             "--mock-fault", "latency=uniform:0:20,probability=0.1"]
+
+
+@pytest.mark.parametrize(("retries", "seed"), [("0", "3"), ("3", "4")])
+def test_every_fault_together_reconciles_with_nothing_lost(tmp_path: Path, retries: str,
+                                                           seed: str) -> None:
+    """Closed model, --speed max: errors, resets, empty answers, hangs and latency at once;
+    whatever the harness gave up on is counted, so nothing is lost or unexpected."""
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "load", "--speed", "max", "--users", "20",
+         "--duration", "5s", "--retries", retries, "--seed", seed, *FAULT_MIX,
+         "--report-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    recon = summary["reconciliation"]
+    assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
+    assert recon["passed"] and recon["lost"] == 0 and recon["unexpected"] == 0, recon
+    assert recon["duplicates"]["unexplained"] == 0 and recon["misordered"] == 0
+    assert recon["unanswered"] > 0  # the resets, empty answers and hangs were really there
+
+
+def test_a_busy_web_port_is_refused_before_the_run_starts() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "simulator", "load", "--web", "--web-port", str(port),
+             "--duration", "3s"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"--web-port {port}: 127.0.0.1:{port} cannot be used" in done.stderr
+    assert time.monotonic() - started < 10 and "Traceback" not in done.stderr

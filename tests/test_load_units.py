@@ -272,3 +272,30 @@ def test_an_error_message_is_read_as_json_not_cut_at_a_quote(content: bytes, rea
     from simulator.load.recorder import reason_of
 
     assert reason_of(SimpleNamespace(content=content, status_code=400), None) == reason
+
+
+def test_an_attempt_in_flight_at_the_stop_explains_one_journaled_request_never_a_lost_one(
+        ) -> None:
+    """The phantom request: the mock journaled (and held) a request whose user the run then
+    stopped; the harness counts that attempt as sent and unanswered."""
+    journaled_one_more = _stats({"roku": {"session": {"202": 100}}},
+                                injected={"roku": {"session": {"500": 2, "hang": 1}}})
+    recorder = _recorder()
+    before = reconcile(recorder, journaled_one_more, "com.example.ctvstream")
+    assert not before["passed"] and before["unexpected"] == 1
+    recorder.in_flight_at_stop(request_name("session", "roku"))
+    after = reconcile(recorder, journaled_one_more, "com.example.ctvstream")
+    assert after["passed"], after["problems"]
+    assert (after["lost"], after["unexpected"], after["unanswered_in_flight"]) == (0, 0, 1)
+    assert after["unanswered_by_kind"] == {"connection_error": 1, "in_flight_at_stop": 1}
+    short = _stats({"roku": {"session": {"202": 99}}},
+                   injected={"roku": {"session": {"500": 2}}})
+    assert reconcile(recorder, short, "com.example.ctvstream")["lost"] == 1
+
+
+def test_reconciliation_counts_each_discrepancy() -> None:
+    stats = _stats({"roku": {"session": {"202": 100}}, "webos": {"inapp": {"202": 5}}},
+                   injected={"roku": {"session": {"500": 2}}}, duplicates=3, ordering=4)
+    verdict = reconcile(_recorder(), stats, "com.example.ctvstream")
+    assert (verdict["lost"], verdict["unexpected"], verdict["misordered"]) == (0, 5, 4)
+    assert verdict["duplicates"] == {"explained": 0, "unexplained": 3}

@@ -5,6 +5,10 @@ how each ended: with an HTTP status (the mock answered, so it must have journale
 no status (connection error, timeout: the mock may or may not have seen it). The mock counts
 validation outcomes per status and injected faults apart. The checks:
 
+An attempt the harness gave up on (a timeout, a reset, one still on the wire when the run
+stopped its user: ``in_flight_at_stop``) may or may not have reached the journal, so it is
+counted as sent and unanswered: it explains one journaled request, never a missing one.
+
 - lost: the mock journaled fewer requests than the harness got answers for;
 - unexpected: the mock journaled more than the harness sent;
 - status mismatch: per HTTP status the mock's count differs from the answers the harness got
@@ -21,7 +25,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from simulator.load.recorder import Recorder
+from simulator.load.recorder import IN_FLIGHT_AT_STOP, Recorder
 from simulator.mock.stats import Counts, Stats
 
 ORDERING_WARNING = "ordering"
@@ -48,15 +52,18 @@ def _mock_counts(stats: Counts, app_id: str) -> dict[tuple[str, str], Counter[st
     return counts
 
 
-def _check_stream(name: str, sent: Counter[str], seen: Counter[str]) -> list[str]:
+def _check_stream(name: str, sent: Counter[str], seen: Counter[str], counts: Counter[str],
+                  ) -> list[str]:
     answered = sum(n for outcome, n in sent.items() if outcome.isdigit())
     unanswered = sum(n for outcome, n in sent.items() if not outcome.isdigit())
     journaled = sum(seen.values())
     problems = []
     if journaled < answered:
+        counts["lost"] += answered - journaled
         problems.append(f"{name}: lost {answered - journaled} requests (the harness got "
                         f"{answered} answers, the mock journaled {journaled})")
     if journaled > answered + unanswered:
+        counts["unexpected"] += journaled - answered - unanswered
         problems.append(f"{name}: the mock journaled {journaled - answered - unanswered} "
                         f"requests more than the harness sent ({answered + unanswered})")
     validation = Counter({k: v for k, v in seen.items() if k.isdigit()})
@@ -65,6 +72,7 @@ def _check_stream(name: str, sent: Counter[str], seen: Counter[str]) -> list[str
         got, counted = sent.get(status, 0), validation.get(status, 0)
         slack = unanswered + (injected if counted < got else 0)
         if abs(got - counted) > slack:
+            counts["status_mismatches"] += 1
             problems.append(f"{name}: status {status}: the harness got {got}, "
                             f"the mock counted {counted}")
     return problems
@@ -80,10 +88,11 @@ def reconcile(recorder: Recorder, stats: Counts | str, app_id: str) -> dict[str,
     sent = _harness_attempts(recorder)
     seen = _mock_counts(stats, app_id)
     problems: list[str] = []
+    counts: Counter[str] = Counter()
     for key in sorted(set(sent) | set(seen)):
         platform, operation = key
         problems += _check_stream(f"{operation} [{platform}]", sent.get(key, Counter()),
-                                  seen.get(key, Counter()))
+                                  seen.get(key, Counter()), counts)
     resent_unanswered = sum(
         n for _, _, entry in recorder.items(retried=True)
         for outcome, n in entry.outcomes.items() if not outcome.isdigit()
@@ -96,9 +105,25 @@ def reconcile(recorder: Recorder, stats: Counts | str, app_id: str) -> dict[str,
     if ordering:
         problems.append(f"ordering: {ordering} sessions or in-app events arrived before "
                         "their device's first_open")
+    unanswered = Counter({outcome: n for attempts in sent.values()
+                          for outcome, n in attempts.items() if not outcome.isdigit()})
     return {
         "passed": not problems,
         "problems": problems,
+        # What differs, as numbers (all 0 when passed): requests answered to the harness but
+        # not journaled; journaled but never sent; repeated request ids that a re-send of an
+        # unanswered attempt explains, and those it does not; events before their first_open.
+        "lost": counts["lost"],
+        "unexpected": counts["unexpected"],
+        "status_mismatches": counts["status_mismatches"],
+        "duplicates": {"explained": min(duplicates, resent_unanswered),
+                       "unexplained": max(0, duplicates - resent_unanswered)},
+        "misordered": ordering,
+        # Sent and never answered (the mock may or may not have journaled them): timeouts,
+        # connection errors, and attempts still on the wire when the run stopped.
+        "unanswered": sum(unanswered.values()),
+        "unanswered_by_kind": dict(sorted(unanswered.items())),
+        "unanswered_in_flight": unanswered.get(IN_FLIGHT_AT_STOP, 0),
         "harness_attempts": sum(sum(c.values()) for c in sent.values()),
         "mock_journaled": sum(sum(c.values()) for c in seen.values()),
         "mock_duplicates": duplicates,

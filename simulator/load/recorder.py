@@ -24,6 +24,9 @@ RETRIED_SUFFIX = " retried"
 ERROR_SAMPLES = 3  # reasons kept per (operation, platform, status)
 _REPORT_KEY = "ctvsim"
 _STATUS_TEXT = {status: str(status) for status in range(100, 600)}
+# The outcome of an attempt that was on the wire when the run stopped its user: sent (the
+# target may have journaled it), never answered, no latency to record.
+IN_FLIGHT_AT_STOP = "in_flight_at_stop"
 
 
 def request_name(operation: str, platform: str, *, retried: bool = False) -> str:
@@ -156,6 +159,13 @@ class Recorder:
         entry = None if key is None else self.entries.setdefault(key, Entry())
         self._by_name[name] = entry
         return entry
+
+    def in_flight_at_stop(self, name: str) -> None:
+        """Count an attempt whose user was stopped while it waited for the answer (Locust
+        kills such users after its stop timeout and reports nothing for their request)."""
+        key = parse_name(name)
+        if key is not None:
+            self.entries.setdefault(key, Entry()).outcomes[IN_FLIGHT_AT_STOP] += 1
 
     # -- lifecycle and distribution
     def mark_started(self) -> None:

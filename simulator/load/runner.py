@@ -17,6 +17,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -135,6 +136,8 @@ def prepare(args: LoadOptions) -> Plan:
     report_dir = Path(args.report_dir) if args.report_dir else None
     if report_dir is not None:
         _check_report_dir(report_dir)
+    if args.web:
+        _check_web_port(args.web_port)
     return Plan(args, seconds, parsed_thresholds, app.app_id, platforms, max_rps, target,
                 report_dir)
 
@@ -150,6 +153,21 @@ def _check_report_dir(directory: Path) -> None:
     except OSError as error:
         raise InputError(f"--report-dir {directory}: cannot write there: "
                          f"{error.strerror or type(error).__name__}") from None
+
+
+def _check_web_port(port: int) -> None:
+    """The web UI's port is free on 127.0.0.1 now, or the run never starts (Locust itself
+    would fail to serve it and end the run empty)."""
+    if port == 0:
+        raise InputError("--web-port 0: the web UI needs a port you can open; give one")
+    probe = socket.socket()
+    try:
+        probe.bind(("127.0.0.1", port))
+    except OSError as error:
+        raise InputError(f"--web-port {port}: 127.0.0.1:{port} cannot be used "
+                         f"({error.strerror}); pick a free port") from None
+    finally:
+        probe.close()
 
 
 def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd: int,
@@ -246,10 +264,13 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
         sys.stderr.write("ctvsim: interrupted before the load test had results; nothing "
                          "to report\n")
         return ExitCode.INTERRUPTED
-    if not results_path.exists():
-        tail = (logs / reports.LOG_FILE).read_text(errors="replace").splitlines()[-15:]
-        sys.stderr.write("ctvsim: error: the Locust run ended (exit code "
-                         f"{code}) without results; "
+    if not results_path.exists() or (code != 0 and not interrupted):
+        # No figures, or Locust itself failed (a greenlet that died, a port it could not
+        # serve): whatever figures it left are not a run that can pass.
+        log = (logs / reports.LOG_FILE).read_text(errors="replace").splitlines()
+        tail = [line for line in log if line.strip() and "|" not in line][-15:]  # no tables
+        ended = "without results" if not results_path.exists() else "with an error"
+        sys.stderr.write(f"ctvsim: error: the Locust run ended (exit code {code}) {ended}; "
                          + ("last lines of its log:\n" if tail else "its log is empty\n"))
         sys.stderr.write("".join(f"  {line}\n" for line in tail))
         if plan.report_dir is not None:

@@ -130,6 +130,12 @@ def format_table(data: dict[str, Any]) -> str:
     recon = data.get("reconciliation")
     if recon is not None:
         verdict = "OK" if recon["passed"] else "FAILED"
+        if "lost" in recon:
+            verdict += (f" (lost {recon['lost']}, unexpected {recon['unexpected']}, "
+                        f"unexplained duplicates {recon['duplicates']['unexplained']}, "
+                        f"misordered {recon['misordered']}; unanswered "
+                        f"{recon['unanswered']}, of which in flight at the stop "
+                        f"{recon['unanswered_in_flight']})")
         lines.append(f"reconciliation with the mock: {verdict}")
         lines += [f"  {problem}" for problem in recon["problems"]]
     return "\n".join(lines)

@@ -14,11 +14,12 @@ import time
 from typing import Any, ClassVar
 
 import gevent
+from gevent import GreenletExit
 from locust import FastHttpUser
 
 from simulator import contract
 from simulator.behaviour import Event
-from simulator.load.recorder import request_name
+from simulator.load.recorder import Recorder, request_name
 from simulator.load.world import Life, World
 from simulator.retries import Pacer, RetryPolicy
 
@@ -42,6 +43,7 @@ class DeviceUser(FastHttpUser):
         self.retried_names = {
             op: request_name(op, self.platform, retried=True) for op in contract.OPERATIONS
         }
+        self.recorder: Recorder = harness.recorder
         self.life: Life = self.world.life(self.platform, time.monotonic())
         # The S2S API sets no cookies and a device's SDK keeps none for it, so no cookie jar:
         # Locust's session otherwise runs one on every request (about 6 % of the CPU here).
@@ -78,8 +80,20 @@ class DeviceUser(FastHttpUser):
 
         True when it was a first_open and the final answer accepted it: the one answer that
         changes what the device does next, so other answers' status is not even read.
+
+        An attempt still waiting for its answer when the run stops this user (Locust kills
+        it after the stop timeout, and reports nothing for it) is counted as in flight at
+        the stop: it was sent, and the target may have journaled it.
         """
+        try:
+            return self._send(operation, path, body, headers)
+        except GreenletExit:
+            self.recorder.in_flight_at_stop(self._attempt_name)
+            raise
+
+    def _send(self, operation: str, path: str, body: bytes, headers: dict[str, str]) -> bool:
         retry = self.retry
+        self._attempt_name = self.names[operation]
         if retry.retries == 0:
             # Locust annotates data as str or dict; FastHttpSession sends bytes as they are,
             # which a signed body needs.
@@ -100,7 +114,9 @@ class DeviceUser(FastHttpUser):
             if delay is None:
                 return (operation == contract.FIRST_OPEN
                         and status in contract.SUCCESS_STATUSES)
+            self._attempt_name = ""  # this attempt is counted; the wait is not an attempt
             gevent.sleep(delay)
+            self._attempt_name = self.names[operation]
 
 
 def _retry_after(response: Any) -> str | None:
