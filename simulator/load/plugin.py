@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from locust import events as locust_events
-from locust.runners import LocalRunner, MasterRunner, WorkerRunner
+from locust.runners import (
+    STATE_RUNNING,
+    STATE_SPAWNING,
+    LocalRunner,
+    MasterRunner,
+    WorkerRunner,
+)
 
 from simulator import collector, targets
 from simulator.errors import ExitCode, InputError
@@ -204,6 +210,11 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     harness: Harness | None = getattr(environment, "ctvsim", None)
     if harness is None or isinstance(environment.runner, WorkerRunner):
         return
+    if environment.runner.state in (STATE_SPAWNING, STATE_RUNNING):
+        # Interrupted (Ctrl-C): Locust fires `quitting` before it stops the users, so stop
+        # them now, as the end of --run-time does: requests under way finish (or count as
+        # in flight at the stop) before the figures are taken.
+        environment.runner.stop()
     final_csv(environment)
     data = results(environment)
     path = environment.parsed_options.ctv_results

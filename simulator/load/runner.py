@@ -257,7 +257,7 @@ def _execute(plan: Plan, logs: Path, results_path: Path) -> int:
         faults = {"rules": rules, "seed": plan.args.seed} if rules else None
         with MockServer(subprocess=True, cpus=mock_cpus, faults=faults) as mock:
             code, interrupted = _locust(plan, mock.url, logs, results_path, locust_cpus)
-            stats = None if interrupted else _mock_stats(mock)
+            stats = _mock_stats(mock)  # also when interrupted: the mock stops last
     else:
         code, interrupted, stats = _run_against_target(plan, logs, results_path, locust_cpus)
     if not results_path.exists() and interrupted:
@@ -291,8 +291,6 @@ def _run_against_target(plan: Plan, logs: Path, results_path: Path, cpus: set[in
     with admin:
         before = admin.stats()
         code, interrupted = _locust(plan, target.base_url, logs, results_path, cpus)
-        if interrupted:
-            return code, interrupted, None
         after = _mock_stats(admin)
     return code, interrupted, after if isinstance(after, str) else difference(after, before)
 

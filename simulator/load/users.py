@@ -83,11 +83,13 @@ class DeviceUser(FastHttpUser):
 
         An attempt still waiting for its answer when the run stops this user (Locust kills
         it after the stop timeout, and reports nothing for it) is counted as in flight at
-        the stop: it was sent, and the target may have journaled it.
+        the stop: it was sent, and the target may have journaled it. So is one that a
+        Ctrl-C interrupts: Python raises KeyboardInterrupt in whichever greenlet runs when
+        the signal comes, which may be this one, in the middle of its request.
         """
         try:
             return self._send(operation, path, body, headers)
-        except GreenletExit:
+        except (GreenletExit, KeyboardInterrupt):
             self.recorder.in_flight_at_stop(self._attempt_name)
             raise
 
