@@ -299,3 +299,25 @@ def test_reconciliation_counts_each_discrepancy() -> None:
     verdict = reconcile(_recorder(), stats, "com.example.ctvstream")
     assert (verdict["lost"], verdict["unexpected"], verdict["misordered"]) == (0, 5, 4)
     assert verdict["duplicates"] == {"explained": 0, "unexplained": 3}
+
+
+def test_the_summary_says_how_much_user_time_went_waiting_on_unanswered_requests() -> None:
+    recorder = Recorder()
+    name = request_name("session", "roku")
+    for _ in range(90):
+        recorder.on_request(name=name, response_time=1.0, response=SimpleResponse(202))
+    for _ in range(3):  # hangs that ended in a timeout after 10 s each
+        recorder.on_request(name=name, response_time=10_000.0, response=None,
+                            exception=TimeoutError("timed out"))
+    summary = Summary(recorder, 20.0, run={"users_timeline": [(t, 3) for t in range(1, 11)]})
+    data = summary.to_dict()
+    assert data["totals"]["blocked"] == {"user_seconds": 30.0, "share": 0.5}
+    assert "users blocked: 50.0 % of user time (30.0 user-seconds)" in format_table(data)
+    quiet = Summary(Recorder(), 20.0, run={"users_timeline": [(1, 3)]}).to_dict()
+    assert quiet["totals"]["blocked"]["share"] == 0.0
+    assert "users blocked" not in format_table(quiet)
+
+
+class SimpleResponse:
+    def __init__(self, status: int) -> None:
+        self.status_code, self.content = status, b""

@@ -89,10 +89,14 @@ class Entry:
     failures: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     reasons: dict[str, list[str]] = field(default_factory=dict)
+    # Time spent on attempts that got no HTTP answer (timeouts, resets, hangs): in the closed
+    # model, time in which a user sends nothing else.
+    unanswered_ms: float = 0.0
 
     def merge(self, other: Entry) -> None:
         self.histogram.merge(other.histogram)
         self.failures += other.failures
+        self.unanswered_ms += other.unanswered_ms
         self.outcomes.update(other.outcomes)
         for outcome, samples in other.reasons.items():
             mine = self.reasons.setdefault(outcome, [])
@@ -105,6 +109,7 @@ class Entry:
             "failures": self.failures,
             "outcomes": dict(self.outcomes),
             "reasons": self.reasons,
+            "unanswered_ms": self.unanswered_ms,
         }
 
     @classmethod
@@ -114,6 +119,7 @@ class Entry:
             int(data["failures"]),
             Counter({str(k): int(v) for k, v in data["outcomes"].items()}),
             {str(k): list(v) for k, v in data["reasons"].items()},
+            float(data["unanswered_ms"]),
         )
 
 
@@ -148,6 +154,8 @@ class Recorder:
         outcome = outcome_of(response, exception)
         entry.outcomes[outcome] += 1
         entry.failures += 1
+        if not outcome.isdigit():
+            entry.unanswered_ms += response_time
         samples = entry.reasons.setdefault(outcome, [])
         if len(samples) < ERROR_SAMPLES:
             reason = reason_of(response, exception)

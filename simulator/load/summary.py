@@ -34,6 +34,9 @@ def _merged(entries: Iterable[Entry]) -> Entry:
     return total
 
 
+# Shown in the printed summary from this share of user time up (always in summary.json).
+BLOCKED_NOTE_SHARE = 0.01
+
 @dataclass
 class Summary:
     recorder: Recorder
@@ -71,6 +74,7 @@ class Summary:
             per_operation.setdefault(operation, Counter())["requests"] += entry.histogram.count
         retried_attempts = sum(e.histogram.count for _, _, e in retried)
         requests = total.histogram.count
+        blocked_s = sum(e.unanswered_ms for _, _, e in (*finals, *retried)) / 1000
         return {
             "run": {**self.run, "seconds": round(self.seconds, 3)},
             "totals": {
@@ -78,6 +82,7 @@ class Summary:
                 "error_rate": total.failures / requests if requests else 0.0,
                 "attempts": requests + retried_attempts,
                 "retried_attempts": retried_attempts,
+                "blocked": self._blocked(blocked_s),
             },
             "per_operation": {op: c["requests"] for op, c in sorted(per_operation.items())},
             "rows": [self._row(o, p, e) for o, p, e in finals],
@@ -100,6 +105,23 @@ class Summary:
         }
 
 
+    def _blocked(self, seconds: float) -> dict[str, float | None]:
+        """User time spent waiting on attempts that got no answer, and its share of all the
+        user time of the run (from the users timeline: one sample a second)."""
+        timeline = self.run.get("users_timeline") or []
+        # Each sample's users from the previous sample (the first: from the start) to it,
+        # and the last count until the figures end (after the stop timeout, which hung
+        # requests spend waiting too). One sample a second: an approximation to a second.
+        starts = [0.0, *(t for t, _ in timeline)][:len(timeline)]
+        user_seconds = sum(users * max(0.0, t - start)
+                           for (t, users), start in zip(timeline, starts, strict=True))
+        if timeline:
+            user_seconds += timeline[-1][1] * max(0.0, self.seconds - timeline[-1][0])
+        share = min(1.0, seconds / user_seconds) if user_seconds else None
+        return {"user_seconds": round(seconds, 3),
+                "share": None if share is None else round(share, 4)}
+
+
 def format_table(data: dict[str, Any]) -> str:
     """The summary as the terminal shows it (from the same dict the JSON report holds)."""
     head = ("name", "reqs", "req/s", "fail", "p50", "p90", "p95", "p99", "p99.9", "max")
@@ -118,6 +140,12 @@ def format_table(data: dict[str, Any]) -> str:
         f"attempts: {totals['attempts']} (retried attempts: {totals['retried_attempts']}); "
         f"error rate: {totals['error_rate'] * 100:.3f} %"
     )
+    blocked = totals.get("blocked") or {}
+    if (blocked.get("share") or 0) >= BLOCKED_NOTE_SHARE:
+        lines.append(
+            f"users blocked: {blocked['share'] * 100:.1f} % of user time "
+            f"({blocked['user_seconds']:,.1f} user-seconds) went waiting on requests that got "
+            "no answer (timeouts, resets, hangs); in a closed model the rate falls with it")
     lines += [
         f"  {e['outcome']} {e['operation']} [{e['platform']}] x{e['count']}: "
         + "; ".join(e["reasons"])
