@@ -14,10 +14,9 @@ The classes load on first use, so that ``import simulator`` (which every Locust 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from simulator import contract, signing
+from simulator import contract, lazy, signing
 from simulator.errors import (
     CtvSimError,
     ExitCode,
@@ -66,14 +65,4 @@ _DEFINED_IN = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _DEFINED_IN.get(name)
-    if module is None:
-        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next access is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy.exports(__name__, _DEFINED_IN, __all__)

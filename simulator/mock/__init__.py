@@ -9,8 +9,9 @@ module of the mock (``ctvsim``'s option defaults, say) does not import httpx and
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from simulator import lazy
 
 if TYPE_CHECKING:
     from simulator.errors import FaultError, MockAdminError
@@ -31,14 +32,4 @@ _DEFINED_IN = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _DEFINED_IN.get(name)
-    if module is None:
-        raise AttributeError(f"module 'simulator.mock' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy.exports(__name__, _DEFINED_IN, __all__)
