@@ -30,6 +30,7 @@ from simulator.profiles import App
 __all__ = [
     "DEV_KEY_ENV", "KEY_SOURCE_ENV", "MOCK_BASE_URL", "PRODUCTION_DEFAULT_RATE", "Target",
     "check", "dev_key", "host_kind", "rate_cap", "resolve_target", "signing_key",
+    "signs_with_mock_keys",
 ]
 
 MOCK_BASE_URL: Final = "http://127.0.0.1:8080/v1.0/s2s/"
@@ -141,26 +142,32 @@ def key_source(environ: Mapping[str, str] | None = None) -> str:
     return value or "auto"
 
 
+def signs_with_mock_keys(target: Target | None, *,
+                         environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the apps file's mock keys sign for ``target`` (None: traffic made for the
+    local mock): for loopback, unless ``$CTVSIM_KEY_SOURCE`` says otherwise, and never for
+    AppsFlyer's hosts (asking for that is a TargetError)."""
+    source = key_source(environ)
+    if source == "apps" and target is not None and target.appsflyer:
+        raise TargetError(f"${KEY_SOURCE_ENV}=apps: the apps file's mock keys never sign for "
+                          f"{target.name}; use $CTVSIM_DEV_KEY")
+    return source == "apps" or (source == "auto" and (target is None or target.local))
+
+
 def signing_key(app: App | None, target: Target | None, *,
                 environ: Mapping[str, str] | None = None) -> str:
     """The key that signs requests for ``target`` (None: traffic made for the local mock).
 
-    Loopback targets (and None) sign with the app's mock key, everything else with
-    ``$CTVSIM_DEV_KEY``; ``$CTVSIM_KEY_SOURCE`` picks one explicitly. A missing or unusable
-    key is a TargetError that never quotes the key.
+    The app's mock key where ``signs_with_mock_keys``, else ``$CTVSIM_DEV_KEY``. A missing
+    or unusable key is a TargetError that never quotes the key.
     """
     environ = os.environ if environ is None else environ
-    source = key_source(environ)
-    local = target is None or target.local
-    if source == "apps" and target is not None and target.appsflyer:
-        raise TargetError(f"${KEY_SOURCE_ENV}=apps: the apps file's mock keys never sign for "
-                          f"{target.name}; use $CTVSIM_DEV_KEY")
-    if source == "apps" or (source == "auto" and local):
+    if signs_with_mock_keys(target, environ=environ):
         if app is None:
             raise TargetError("no app to take a mock key from")
         return app.dev_key
     key = environ.get(DEV_KEY_ENV, "")
-    where = "local targets" if local else ("the target" if target is None else target.name)
+    where = target.name if target is not None and not target.local else "local targets"
     if not key:
         raise TargetError(f"set ${DEV_KEY_ENV} to the app's dev key to send to {where}")
     if not (key.isascii() and key.isprintable()) or key != key.strip():

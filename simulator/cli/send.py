@@ -202,9 +202,9 @@ async def _send_all(lines: Iterable[Line], client: AsyncAppsFlyerClient, concurr
 def run(args: argparse.Namespace) -> int:
     """Every check first (target, key, every line, the results file), then the requests.
 
-    The file's own signatures go out unchanged only to a loopback target with the apps
-    file's keys (what ``generate`` signs with); for any other target, or ``--rebase-time``,
-    each line is signed again with the key that ``targets.signing_key`` chooses for it.
+    The file's own signatures (made with the apps file's keys, as ``generate`` makes them)
+    go out unchanged where those keys sign; for any other target, or ``--rebase-time``, each
+    line is signed again with the key that ``targets.signing_key`` chooses for it.
     """
     import asyncio
 
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
     source = _Source(args.file)
     total, last_ms, app_ids = source.scan(rebase=args.rebase_time)
     resign = None
-    if total and (args.rebase_time or not target.local or targets.key_source() == "env"):
+    if total and (args.rebase_time or not targets.signs_with_mock_keys(target)):
         shift = int(time.time() * 1000) - last_ms if args.rebase_time else None
         resign = Resigner(_signers(app_ids, target, args.profiles), shift)
     lines = source.lines() if resign is None else map(resign, source.lines())

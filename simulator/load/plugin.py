@@ -90,7 +90,7 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
 
 
 def _settings(parsed: Any, host: str | None) -> dict[str, Any]:
-    """The options that shape the run, checked; a InputError names what is wrong.
+    """The options that shape the run, checked; an InputError names what is wrong.
 
     The target is Locust's host when one is given (`-H`), else `--ctv-target`: the safety
     rules (production opt-in, dev key, rate cap) apply to where requests really go.

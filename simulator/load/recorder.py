@@ -171,9 +171,9 @@ class Recorder:
     def in_flight_at_stop(self, name: str) -> None:
         """Count an attempt whose user was stopped while it waited for the answer (Locust
         kills such users after its stop timeout and reports nothing for their request)."""
-        key = parse_name(name)
-        if key is not None:
-            self.entries.setdefault(key, Entry()).outcomes[IN_FLIGHT_AT_STOP] += 1
+        entry = self._entry_for_name(name)
+        if entry is not None:
+            entry.outcomes[IN_FLIGHT_AT_STOP] += 1
 
     # -- lifecycle and distribution
     def mark_started(self) -> None:

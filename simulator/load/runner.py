@@ -108,7 +108,7 @@ class Plan:
 
 
 def prepare(args: LoadOptions) -> Plan:
-    """Checks every argument; a InputError (exit 2) here means nothing was sent."""
+    """Checks every argument; an InputError (exit 2) here means nothing was sent."""
     from simulator.profiles import load_profiles
 
     parsed_thresholds = thresholds.parse_all(args.thresholds)

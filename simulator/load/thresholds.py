@@ -76,7 +76,7 @@ class Verdict:
 
 
 def parse(text: str) -> Threshold:
-    """One expression -> Threshold; anything else is a InputError naming what is allowed."""
+    """One expression -> Threshold; anything else is an InputError naming what is allowed."""
     compact = "".join(text.split())
     match = _SYNTAX.match(compact.lower())
     if not match:

@@ -11,6 +11,7 @@ request_id, outcome, method, url.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -87,10 +88,10 @@ class Admin:
     @staticmethod
     def _params(method: str, query: bytes, body: bytes) -> dict[str, Any]:
         pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        twice = [name for name, count in Counter(name for name, _ in pairs).items() if count > 1]
+        if twice:
+            raise ValueError(f"query parameter {twice[0]!r} given twice; give each once")
         params: dict[str, Any] = dict(pairs)
-        if len(params) != len(pairs):
-            twice = next(name for name, _ in pairs if [n for n, _ in pairs].count(name) > 1)
-            raise ValueError(f"query parameter {twice!r} given twice; give each once")
         if method == "PUT" and not body.strip():
             raise ValueError("PUT /__admin/faults needs a JSON body, a fault plan such as "
                              '{"rules": [{"status": 503, "probability": 0.1}]}; '
