@@ -213,14 +213,14 @@ def _child_env(embedded: bool) -> dict[str, str]:
 def _run_locust(command: list[str], log_path: Path, progress: PipedProgress, env: dict[str, str],
                 cpus: set[int] | None) -> tuple[int, bool]:
     """Runs Locust to its end; Ctrl+C is passed on so it still writes its results."""
-    interrupted = False
     with open(log_path, "wb") as log:
-        child = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            pass_fds=(progress.fd_for_child,), start_new_session=True,  # Ctrl+C: ours only
-            preexec_fn=children.preexec(cpus, on_parent_death=signal.SIGINT),
-        )
+        child, interrupted = children.spawn(
+            command, cpus=cpus, on_parent_death=signal.SIGINT, stdout=log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            pass_fds=(progress.fd_for_child,), start_new_session=True)  # Ctrl+C: ours only
         progress.start()
+        if interrupted:  # a Ctrl-C while Locust was being started
+            child.send_signal(signal.SIGINT)
         while True:
             try:
                 code = child.wait()

@@ -234,11 +234,11 @@ class MockServer:
         # A session of its own: a terminal's Ctrl-C reaches only the process that embeds the
         # mock, which stops it last (after the load that it serves), never first; and it
         # never outlives that process (``children``).
-        self._process = sp.Popen(
-            command, stdout=sp.PIPE, bufsize=0, start_new_session=True,
-            preexec_fn=children.preexec(cpus),
-        )
+        self._process, ctrl_c = children.spawn(
+            command, cpus=cpus, stdout=sp.PIPE, bufsize=0, start_new_session=True)
         try:
+            if ctrl_c:
+                raise KeyboardInterrupt
             self.url, self.admin_url = self._read_urls(self._process)
         except BaseException:
             self.stop()
