@@ -167,6 +167,8 @@ def test_any_argument_list_gets_a_documented_exit_code_and_no_traceback(
     (["mock", "--journal", "\x00"], "--journal: a path cannot contain a NUL byte"),
     (["load", "--profiles", "\x00"], "--profiles: a path cannot contain a NUL byte"),
     (["mock", "--host", "a\x00"], "cannot listen on 'a\\x00': not a host name or address"),
+    (["mock", "--ring-size", "9" * 20], "--ring-size: must be <= 1e+08"),  # was an OverflowError
+    (["mock", "--dedup-window", "9" * 20], "--dedup-window: must be <= 1e+09"),
 ])
 def test_each_flag_accepts_exactly_what_it_documents(argv: list[str], message: str,
                                                      sandbox: Path,

@@ -8,9 +8,14 @@ from typing import Any
 
 from simulator import collector, targets
 from simulator.cli import UsageError
-from simulator.cli._argtypes import non_negative_int, path_text, port, positive_int
+from simulator.cli._argtypes import number, path_text, port, positive_int
 from simulator.errors import ExitCode
-from simulator.mock.journal import DEFAULT_DEDUP_WINDOW, DEFAULT_RING_SIZE
+from simulator.mock.journal import (
+    DEFAULT_DEDUP_WINDOW,
+    DEFAULT_RING_SIZE,
+    MAX_DEDUP_WINDOW,
+    MAX_RING_SIZE,
+)
 
 EPILOG = """examples:
   ctvsim mock                                   # 127.0.0.1:8080, bundled apps
@@ -52,12 +57,13 @@ def register(subparsers: Any) -> None:
                         help="seed for fault probabilities and latencies (repeatable runs)")
     parser.add_argument("--journal", type=path_text, metavar="FILE.db",
                         help="also write every request to this SQLite file")
-    parser.add_argument("--ring-size", type=non_negative_int, default=DEFAULT_RING_SIZE,
-                        metavar="N",
+    parser.add_argument("--ring-size", type=number(int, 0, strict=False, maximum=MAX_RING_SIZE),
+                        default=DEFAULT_RING_SIZE, metavar="N",
                         help="recent requests kept in memory for /__admin/requests "
                         "(default 100000; 0 turns the in-memory journal off)")
-    parser.add_argument("--dedup-window", type=positive_int, default=DEFAULT_DEDUP_WINDOW,
-                        metavar="N",
+    parser.add_argument("--dedup-window",
+                        type=number(int, 0, strict=True, maximum=MAX_DEDUP_WINDOW),
+                        default=DEFAULT_DEDUP_WINDOW, metavar="N",
                         help="request ids remembered per generation for duplicate detection "
                         "(default 1000000)")
     parser.add_argument("--workers", type=positive_int, default=1, metavar="N",

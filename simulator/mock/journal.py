@@ -43,6 +43,10 @@ TIMESTAMP_REPLACED = "timestamp_replaced"
 
 DEFAULT_RING_SIZE = 100_000
 DEFAULT_DEDUP_WINDOW = 1_000_000
+# Past these the ring or the id sets would not fit in any machine's memory (and a deque's
+# maxlen must fit a C ssize_t): the command line refuses them.
+MAX_RING_SIZE = 100_000_000
+MAX_DEDUP_WINDOW = 1_000_000_000
 RECENT_WARNINGS = 1_000
 
 # ROUTE is (channel, operation, platform, app_id): a plain tuple, cheap to hash.
