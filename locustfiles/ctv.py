@@ -1,19 +1,22 @@
 """CTV devices talking to AppsFlyer's PC/Console/CTV events API (or the local mock).
 
     locust -f locustfiles/ctv.py --headless -u 50 -r 50 -t 30s -H http://127.0.0.1:8080/v1.0/s2s/
+    locust -f locustfiles/ctv.py --headless -u 1 -t 30s --ctv-rate 500 -H ...
 
-Each user is one CtvDevice: a smart TV, streaming stick, console or PC of one platform
-(RokuDevice, TizenDevice, ...: one class per platform, weighted by the profiles' mix,
-filtered with --ctv-platforms). Requests are named "{operation} [{platform}]". Add
-locustfiles/shapes.py (-f locustfiles/ctv.py,locustfiles/shapes.py) for the day, step and
-spike load shapes (--ctv-shape). All options: `locust -f locustfiles/ctv.py --help`.
+Closed model (the first line): each user is one CtvDevice, a smart TV, streaming stick,
+console or PC of one platform (RokuDevice, TizenDevice, ...: one class per platform, weighted
+by the profiles' mix, filtered with --ctv-platforms). Add locustfiles/shapes.py
+(-f locustfiles/ctv.py,locustfiles/shapes.py) for the day, step and spike load shapes
+(--ctv-shape). Open model (--ctv-rate or --ctv-ramp, the second line): the one user of each
+process is a CtvFleet, so -u is the number of processes. Requests are named
+"{operation} [{platform}]". All options: `locust -f locustfiles/ctv.py --help`.
 `ctvsim load` runs this file too.
 """
 
 from locust import task
 
 from simulator.load import plugin
-from simulator.load.users import DeviceUser, per_platform_classes
+from simulator.load.users import DeviceFleet, DeviceUser, per_platform_classes
 
 plugin.install()  # the --ctv-* options, the simulated devices, the figures, the reports
 
@@ -39,3 +42,19 @@ class CtvDevice(DeviceUser):
 
 
 globals().update(per_platform_classes(CtvDevice))
+
+
+class CtvFleet(DeviceFleet):
+    """The same devices in the open model: requests leave at the planned rate, whatever the
+    target does.
+
+    At each instant the plan makes a request due, the fleet picks the device whose next event
+    comes first among those not waiting for an answer, and sends that event. A device still
+    waiting (a slow or hanging answer, retries) sits out, and the plan goes on without it. A
+    request that cannot leave (too many in flight, every device busy, the generator behind)
+    is dropped and counted with its reason.
+    """
+
+    @task
+    def keep_the_rate(self) -> None:
+        self.dispatch_due()

@@ -13,6 +13,8 @@ from simulator.cli._argtypes import (
     positive_float,
     positive_int,
 )
+from simulator.load import runner
+from simulator.load.options import DEFAULT_MAX_IN_FLIGHT
 from simulator.load.shapes import SHAPES
 
 EPILOG = """\
@@ -40,17 +42,28 @@ def register(subparsers: Any) -> None:
         help="where to send (default: start the embedded mock; a ctvsim mock on loopback is "
         "reconciled too)")
     add("--app", metavar="ID", help="app id from the apps file (default: the first normal one)")
-    add("--users", "-u", type=positive_int, default=50, metavar="N",
-        help="concurrent devices (peak, with a shape; default 50)")
+    add("--rate", metavar="R",
+        help=f"open model (the default): requests per second, sent on schedule whatever the "
+        f"target does (default {runner.DEFAULT_RATE:g}; the peak, with --shape)")
+    add("--ramp", metavar="T:R,...",
+        help="open model: the rate over time, linear between points, e.g. "
+        "'0s:100,30s:2000,9m:2000,10m:0' (the run lasts to the last point)")
+    add("--max-in-flight", type=positive_int, metavar="N",
+        help=f"open model: requests waiting for an answer at most (default "
+        f"{DEFAULT_MAX_IN_FLIGHT}); a request due past it is dropped and counted")
+    add("--users", "-u", type=positive_int, metavar="N",
+        help=f"closed model: concurrent devices, each sending when its timeline says (peak, "
+        f"with a shape; default {runner.DEFAULT_USERS} with --speed max)")
     add("--spawn-rate", "-r", type=positive_float, metavar="R", help="users started per second "
         "(default: all at once)")
-    add("--duration", "-t", default="30s", metavar="D", help="run time: 30s, 5m, 1h30m "
-        "(default 30s)")
+    add("--duration", "-t", metavar="D", help="run time: 30s, 5m, 1h30m (default "
+        f"{runner.DEFAULT_DURATION}, or the --ramp's length)")
     add("--platforms", metavar="a,b", help="only these platforms (default: the app's mix)")
     add("--shape", choices=SHAPES,
-        help="load shape over the run (default: constant users)")
+        help="load shape over the run: of the rate, or of the users (default: constant)")
     add("--speed", default="1440", metavar="X",
-        help="simulated seconds per second (1440: a day a minute; max: no waiting)")
+        help="simulated seconds per second (1440: a day a minute; with a rate it sizes the "
+        "device pool; max: the closed model with no waiting)")
     add("--processes", type=positive_int, default=1, metavar="N",
         help="Locust worker processes (Locust's master/worker mode; default 1)")
     add("--web", action="store_true", help="also serve Locust's web UI on 127.0.0.1")
@@ -75,10 +88,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator.load import runner
-
     return runner.run(runner.LoadOptions(
         target=args.target, app=args.app, users=args.users, spawn_rate=args.spawn_rate,
+        rate=args.rate, ramp=args.ramp, max_in_flight=args.max_in_flight,
         duration=args.duration, platforms=args.platforms, shape=args.shape, speed=args.speed,
         processes=args.processes, web=args.web, web_port=args.web_port,
         report_dir=args.report_dir, thresholds=tuple(args.threshold), seed=args.seed,

@@ -14,6 +14,9 @@ from typing import Any
 from simulator.load.shapes import SHAPES
 
 SPEED_MAX = "max"
+# Enough for 1,000 requests/s against a target that takes a second to answer, with room to
+# spare; each is an open connection, so ctvsim raises its open-files limit to match.
+DEFAULT_MAX_IN_FLIGHT = 2000
 
 
 def add_arguments(parser: Any) -> None:
@@ -45,6 +48,20 @@ def add_arguments(parser: Any) -> None:
     group.add_argument(
         "--ctv-max-rps", type=float, default=0.0,
         help="cap on requests per second of this process (0: none; production: required)",
+    )
+    group.add_argument(
+        "--ctv-rate", type=float, default=0.0,
+        help="open model: requests per second, sent on schedule by one DeviceFleet user per "
+        "process (0: the closed model, one device per user)",
+    )
+    group.add_argument(
+        "--ctv-ramp", default="",
+        help="open model: rate over time as TIME:RATE points, e.g. '0s:100,30s:2000,1m:2000'",
+    )
+    group.add_argument(
+        "--ctv-max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT,
+        help="open model: requests waiting for answers at most, all processes together "
+        f"(default {DEFAULT_MAX_IN_FLIGHT}); past it a due request is dropped and counted",
     )
     group.add_argument(
         "--ctv-threshold", action="append", default=[],

@@ -22,7 +22,7 @@ import random
 import resource
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +37,19 @@ from locust.runners import (
 
 from simulator import collector, targets
 from simulator.errors import ExitCode, InputError
-from simulator.load import compat, options, thresholds
+from simulator.load import compat, options, pool, schedule, thresholds
+from simulator.load.account import RateAccount
 from simulator.load.locust_csv import final_csv
 from simulator.load.monitor import start_monitor
 from simulator.load.recorder import Recorder
 from simulator.load.summary import Summary, format_table
-from simulator.load.users import DeviceUser
+from simulator.load.users import DeviceFleet, DeviceUser, Fleet
 from simulator.load.world import World, WorldSettings
 from simulator.profiles import ProfileSet, load_profiles
 from simulator.retries import Pacer, RetryPolicy
 
 _installed: set[int] = set()
+_RATE_KEY = "ctvsim_rate"
 
 
 @dataclass
@@ -64,6 +66,17 @@ class Harness:
     users_timeline: list[tuple[float, int]] | None = None
     cpu_at_start: float | None = None  # this process's CPU seconds when the test started
     cpu_seconds: float | None = None  # ... spent during the test (local runs only)
+    fleet: Fleet | None = None  # the open model's, on processes that run users
+    prebuilt: bool = False  # built at init for the first test (local runs)
+    rate_reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # master: per worker
+
+    def rate(self) -> dict[str, Any] | None:
+        """The open model's account of the whole run (workers' latest reports merged), or
+        None in the closed model."""
+        if self.settings.get("rate_plan") is None:
+            return None
+        mine = [self.fleet.account.to_dict()] if self.fleet is not None else []
+        return RateAccount.merged([*mine, *self.rate_reports.values()]).to_dict()
 
 
 def install(events: Any = locust_events) -> None:
@@ -103,13 +116,43 @@ def _settings(parsed: Any, host: str | None) -> dict[str, Any]:
         raise InputError("--ctv-retries must be >= 0")
     spec = host or parsed.ctv_target
     target, max_rps = targets.check(spec, parsed.ctv_allow_production, parsed.ctv_max_rps)
+    plan = _rate_plan(parsed, speed, max_rps)
     return {
+        "rate_plan": plan, "max_in_flight": parsed.ctv_max_in_flight,
         "target": spec, "base_url": target.base_url, "app": parsed.ctv_app,
         "seed": parsed.ctv_seed, "speed": speed,
         "platforms": options.parse_platforms(parsed.ctv_platforms),
         "retries": parsed.ctv_retries, "max_rps": max_rps,
         "thresholds": thresholds.parse_all(parsed.ctv_threshold),
     }
+
+
+def _rate_plan(parsed: Any, speed: float | None, max_rps: float) -> schedule.RatePlan | None:
+    """The open model's plan from --ctv-ramp or --ctv-rate; None: the closed model."""
+    if parsed.ctv_ramp:
+        plan = schedule.parse_ramp(parsed.ctv_ramp)
+    elif parsed.ctv_rate:
+        plan = schedule.RatePlan.constant(schedule.check_rate(str(parsed.ctv_rate)))
+    else:
+        return None
+    if speed is None:
+        raise InputError("--ctv-speed max belongs to the closed model: with a rate, the plan "
+                         "sets the pace (give a simulated speed such as 1440, or no rate)")
+    if parsed.ctv_max_in_flight < 1:
+        raise InputError(f"--ctv-max-in-flight {parsed.ctv_max_in_flight}: must be >= 1")
+    if max_rps and plan.peak > max_rps:
+        raise InputError(f"the rate plan's peak of {plan.peak:g}/s is above the rate cap of "
+                         f"{max_rps:g}/s for this target")
+    return plan
+
+
+def _allow_open_files(wanted: int) -> None:
+    """Each request in flight holds a connection: raise the soft open-files limit toward the
+    hard one so the in-flight cap, not the kernel, is what limits."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _on_init(environment: Any, **_: Any) -> None:
@@ -129,23 +172,40 @@ def _on_init(environment: Any, **_: Any) -> None:
         for line in str(error).splitlines():
             sys.stderr.write(f"ctvsim: error: {line}\n")
         sys.exit(2)
-    _choose_user_classes(environment, profile_set, platforms)
+    open_model = settings["rate_plan"] is not None
+    _choose_user_classes(environment, profile_set, platforms, open_model)
+    if open_model:
+        _allow_open_files(settings["max_in_flight"] + 1024)
     if not environment.host:
         environment.host = settings["base_url"]
     recorder = Recorder()
     recorder.attach(environment)
-    environment.ctvsim = Harness(profile_set, settings, platforms, recorder)
+    harness = environment.ctvsim = Harness(profile_set, settings, platforms, recorder)
+    environment.events.report_to_master.add_listener(
+        lambda client_id, data: data.__setitem__(_RATE_KEY, harness.fleet.account.to_dict())
+        if harness.fleet is not None else None)
+    environment.events.worker_report.add_listener(
+        lambda client_id, data: harness.rate_reports.__setitem__(client_id, data[_RATE_KEY])
+        if _RATE_KEY in data else None)
+    if isinstance(environment.runner, LocalRunner):
+        _build(environment, harness)
+        harness.prebuilt = True
     if not isinstance(environment.runner, WorkerRunner):
         environment.ctvsim.users_timeline = []
         start_monitor(environment, environment.ctvsim.users_timeline, parsed.ctv_progress_fd)
 
 
-def _choose_user_classes(environment: Any, profile_set: ProfileSet, platforms: list[str]) -> None:
+def _choose_user_classes(environment: Any, profile_set: ProfileSet, platforms: list[str],
+                         open_model: bool) -> None:
+    """The open model runs the fleet only; the closed one the device classes of the chosen
+    platforms, weighted by the mix (any other user class of the locustfile is kept)."""
     mix = profile_set.mix(platforms)
     shares = {profile.platform: weight for profile, weight in zip(mix.values, mix.weights,
                                                                   strict=True)}
     chosen = [c for c in environment.user_classes
-              if not issubclass(c, DeviceUser) or c.platform in shares]
+              if (issubclass(c, DeviceFleet) and open_model)
+              or (issubclass(c, DeviceUser) and not open_model and c.platform in shares)
+              or not issubclass(c, (DeviceUser, DeviceFleet))]
     for user_class in chosen:
         if issubclass(user_class, DeviceUser):
             user_class.weight = max(1, round(shares[user_class.platform] * 1000))
@@ -156,9 +216,22 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     harness: Harness | None = getattr(environment, "ctvsim", None)
     if harness is None or isinstance(environment.runner, MasterRunner):
         return
-    if isinstance(environment.runner, WorkerRunner):
-        # A worker runs with the master's options, which reach it only when the test starts.
-        harness.settings = _settings(environment.parsed_options, environment.host)
+    if harness.prebuilt:
+        harness.prebuilt = False
+    else:
+        if isinstance(environment.runner, WorkerRunner):
+            # A worker runs with the master's options, which reach it only at the start.
+            harness.settings = _settings(environment.parsed_options, environment.host)
+        _build(environment, harness)
+    _tune_gc()
+    if isinstance(environment.runner, LocalRunner):
+        harness.cpu_at_start = _cpu_now()
+
+
+def _build(environment: Any, harness: Harness) -> None:
+    """The world, retry policy, rate cap and fleet of a process that runs users. A local run
+    builds them at init, before Locust's run-time clock starts (a pool of 100,000 devices
+    takes seconds); a worker learns its index and options only when the test starts."""
     settings = harness.settings
     worker = max(0, getattr(environment.runner, "worker_index", 0))
     app = harness.profile_set.app(settings["app"])
@@ -174,9 +247,27 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     processes = max(1, getattr(environment.parsed_options, "processes", 1) or 1)
     max_rps = settings["max_rps"] / processes
     harness.pacer = Pacer(max_rps) if max_rps > 0 else None
-    _tune_gc()
-    if isinstance(environment.runner, LocalRunner):
-        harness.cpu_at_start = _cpu_now()
+    if settings["rate_plan"] is not None:
+        harness.fleet = _fleet(environment, harness, app, worker, processes)
+
+
+def _fleet(environment: Any, harness: Harness, app: Any, worker: int, processes: int) -> Fleet:
+    """This process's share of the open model: of the plan, the in-flight cap and the pool."""
+    settings = harness.settings
+    plan = settings["rate_plan"].share(worker, processes)
+    max_in_flight = max(1, settings["max_in_flight"] // processes)
+    per_day = pool.events_per_day(harness.profile_set, app, harness.platforms)
+    devices = pool.pool_size(plan.peak, settings["speed"], per_day, max_in_flight)
+    mix = harness.profile_set.mix(harness.platforms)
+    for user_class in environment.user_classes:
+        if issubclass(user_class, DeviceFleet):  # one connection per request in flight
+            user_class.concurrency = max_in_flight
+    world = harness.world
+    assert world is not None  # built just before
+    devices_pool = pool.DevicePool(
+        lambda platform: world.life(platform, 0.0), [profile.platform for profile in mix.values],
+        list(mix.weights), devices, random.Random(f"ctvsim-load-pool:{settings['seed']}:{worker}"))
+    return Fleet(plan, worker / processes, max_in_flight, devices_pool)
 
 
 def _tune_gc() -> None:
@@ -203,6 +294,7 @@ def results(environment: Any) -> dict[str, Any]:
         "users_timeline": harness.users_timeline or [],
         "generator_cpu_s": harness.cpu_seconds,
         "platforms": harness.platforms,
+        "rate": harness.rate(),
     }
 
 
@@ -223,7 +315,8 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         return
     recorder = Recorder()
     recorder.merge_report(data["entries"])
-    summary = Summary(recorder, data["seconds"])
+    rate = RateAccount.from_dict(data["rate"]) if data["rate"] is not None else None
+    summary = Summary(recorder, data["seconds"], rate=rate)
     summary.verdicts = thresholds.evaluate_all(harness.settings["thresholds"], summary.select)
     sys.stdout.write(format_table(summary.to_dict()) + "\n")
     if not all(v.passed for v in summary.verdicts):

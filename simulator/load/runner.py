@@ -14,6 +14,7 @@ reconciles with the mock, writes the reports and chooses the exit code. It takes
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -30,10 +31,12 @@ from simulator import children, targets
 from simulator.bundled import bundled_directory
 from simulator.contract import STATUS_UNAUTHORIZED
 from simulator.errors import ExitCode, InputError
-from simulator.load import options, reports, thresholds
+from simulator.load import options, reports, schedule, thresholds
+from simulator.load.account import RateAccount
 from simulator.load.reconcile import difference, reconcile
 from simulator.load.recorder import Recorder
-from simulator.load.shapes import SHAPES
+from simulator.load.schedule import RatePlan
+from simulator.load.shapes import SHAPES, platform_curve
 from simulator.load.summary import Summary, format_table
 from simulator.mock.stats import Counts, Stats
 from simulator.progress import PipedProgress
@@ -45,6 +48,12 @@ MAX_DURATION_S = 30 * 86_400  # Locust takes whole seconds; 30 days is past any 
 LOCUSTFILES = bundled_directory("locustfiles")
 LOCUSTFILE = LOCUSTFILES / "ctv.py"  # the users, as plain `locust -f` runs them too
 SHAPEFILE = LOCUSTFILES / "shapes.py"
+# A bare `ctvsim load`: the open model at a rate a performance engineer calls load, which
+# one core of Locust holds with room to spare against the embedded mock.
+DEFAULT_RATE = 500.0
+DEFAULT_DURATION = "30s"
+DEFAULT_USERS = 50  # the closed model's, when --speed max asks for it without --users
+MAX_IN_FLIGHT = 1_000_000
 
 
 def parse_duration(text: str) -> float:
@@ -68,9 +77,12 @@ class LoadOptions:
 
     target: str | None = None  # None: start the embedded mock
     app: str | None = None
-    users: int = 50
+    users: int | None = None  # given: the closed model (DEFAULT_USERS when --speed max)
     spawn_rate: float | None = None  # None: all users at once
-    duration: str = "30s"
+    duration: str | None = None  # None: the ramp's length, else DEFAULT_DURATION
+    rate: str | None = None  # the open model (the default, at DEFAULT_RATE)
+    ramp: str | None = None
+    max_in_flight: int | None = None  # None: options.DEFAULT_MAX_IN_FLIGHT
     platforms: str | None = None  # comma-separated; None: the app's mix
     shape: str | None = None  # None: constant users
     speed: str = "1440"
@@ -100,6 +112,9 @@ class Plan:
     max_rps: float
     target: targets.Target | None  # None: the embedded mock
     report_dir: Path | None
+    rate_plan: RatePlan | None  # None: the closed model
+    users: int  # the closed model's users (the open model's: one per process)
+    max_in_flight: int
     extra: list[str] = field(default_factory=list)
 
     @property
@@ -107,18 +122,62 @@ class Plan:
         return self.target is None
 
 
+def _closed_model(args: LoadOptions, speed: float | None) -> bool:
+    """--users or --speed max ask for the closed model; --rate, --ramp and --max-in-flight
+    for the open one (the default); asking for both is a usage error."""
+    closed = [flag for flag, given in (("--users", args.users is not None),
+                                       ("--speed max", speed is None)) if given]
+    open_ = [flag for flag, given in (("--rate", args.rate is not None),
+                                      ("--ramp", args.ramp is not None),
+                                      ("--max-in-flight", args.max_in_flight is not None))
+             if given]
+    if closed and open_:
+        raise InputError(f"{' and '.join(open_)} (the open model: a rate) cannot go with "
+                         f"{' and '.join(closed)} (the closed model: a number of users); "
+                         "drop one side")
+    if args.rate is not None and args.ramp is not None:
+        raise InputError("--ramp gives the rates itself: drop --rate")
+    if args.ramp is not None and args.shape is not None:
+        raise InputError("--ramp is a shape of its own: drop --shape")
+    return bool(closed)
+
+
+def _rate_plan(args: LoadOptions, profile_set: Any, platforms: list[str],
+               ) -> tuple[RatePlan, float]:
+    """The open model's plan and the run's length in seconds."""
+    if args.ramp is not None:
+        plan = schedule.parse_ramp(args.ramp)
+        if args.duration is not None:
+            return plan, parse_duration(args.duration)
+        if plan.length_s < 1:
+            raise InputError(f"--ramp {args.ramp!r} lasts {plan.length_s:g} s: give a point at "
+                             "1s or later, or a --duration")
+        return plan, float(math.ceil(plan.length_s))
+    seconds = parse_duration(args.duration or DEFAULT_DURATION)
+    rate = schedule.check_rate(args.rate) if args.rate is not None else DEFAULT_RATE
+    if args.shape is None:
+        return schedule.RatePlan.constant(rate), seconds
+    curve = platform_curve(profile_set, platforms)
+    return schedule.shape_plan(args.shape, curve, rate, seconds), seconds
+
+
 def prepare(args: LoadOptions) -> Plan:
     """Checks every argument; an InputError (exit 2) here means nothing was sent."""
     from simulator.profiles import load_profiles
 
     parsed_thresholds = thresholds.parse_all(args.thresholds)
-    seconds = parse_duration(args.duration)
     if args.shape is not None and args.shape not in SHAPES:
         raise InputError(f"--shape {args.shape!r}; allowed: {', '.join(SHAPES)}")
     try:
-        options.parse_speed(args.speed)
+        speed = options.parse_speed(args.speed)
     except ValueError as error:
         raise InputError(f"--speed {error}") from None
+    closed = _closed_model(args, speed)
+    max_in_flight = options.DEFAULT_MAX_IN_FLIGHT if args.max_in_flight is None \
+        else args.max_in_flight
+    if not 1 <= max_in_flight <= MAX_IN_FLIGHT:
+        raise InputError(f"--max-in-flight {max_in_flight}: a whole number from 1 to "
+                         f"{MAX_IN_FLIGHT:,}")
     if args.mock_faults:
         if args.target is not None:
             raise InputError("--mock-fault configures the embedded mock: drop --target")
@@ -133,13 +192,29 @@ def prepare(args: LoadOptions) -> Plan:
     if target is not None:
         targets.signing_key(app, target)  # a key that can sign for the target, or stop here
     platforms = profile_set.app_platforms(app, options.parse_platforms(args.platforms or ""))
+    plan: RatePlan | None = None
+    if closed:
+        seconds = parse_duration(args.duration or DEFAULT_DURATION)
+        for threshold in parsed_thresholds:
+            if threshold.open_model:
+                raise InputError(f"--threshold {threshold.text!r}: judges the open model's "
+                                 "rate; this run is closed (--users or --speed max)")
+    else:
+        plan, seconds = _rate_plan(args, profile_set, platforms)
+        if args.processes > max_in_flight:
+            raise InputError(f"--max-in-flight {max_in_flight} is below --processes "
+                             f"{args.processes}: each process needs at least one")
+        if max_rps and plan.peak > max_rps:
+            raise InputError(f"the rate's peak of {plan.peak:g}/s is above the cap of "
+                             f"{max_rps:g}/s for this target (--max-rps)")
     report_dir = Path(args.report_dir) if args.report_dir else None
     if report_dir is not None:
         _check_report_dir(report_dir)
     if args.web:
         _check_web_port(args.web_port)
+    users = args.processes if plan is not None else (args.users or DEFAULT_USERS)
     return Plan(args, seconds, parsed_thresholds, app.app_id, platforms, max_rps, target,
-                report_dir)
+                report_dir, plan, users, max_in_flight)
 
 
 def _check_report_dir(directory: Path) -> None:
@@ -173,10 +248,13 @@ def _check_web_port(port: int) -> None:
 def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd: int,
                    ) -> list[str]:
     args = plan.args
-    files = f"{LOCUSTFILE},{SHAPEFILE}" if args.shape else str(LOCUSTFILE)
+    shaped = args.shape is not None and plan.rate_plan is None  # a rate plan holds its shape
+    files = f"{LOCUSTFILE},{SHAPEFILE}" if shaped else str(LOCUSTFILE)
+    # The open model: every process's fleet at once (Locust paces a spawn rate of 1 by a second).
+    spawn_rate = args.spawn_rate if args.spawn_rate and plan.rate_plan is None else plan.users * 100
     command = [
         sys.executable, "-m", "locust", "-f", files,
-        "-u", str(args.users), "-r", str(args.spawn_rate or args.users),
+        "-u", str(plan.users), "-r", str(spawn_rate),
         "-t", f"{plan.seconds:g}s", "-H", url, "-s", str(STOP_TIMEOUT_S),
         "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
         "--html", str(logs / reports.HTML_FILE), "--csv", str(logs / reports.CSV_PREFIX),
@@ -190,8 +268,11 @@ def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd:
         command.append("--ctv-allow-production")
     if args.profiles:
         command += ["--ctv-profiles", str(args.profiles)]
-    if args.shape:
-        command += ["--ctv-shape", args.shape]
+    if shaped:
+        command += ["--ctv-shape", str(args.shape)]
+    if plan.rate_plan is not None:
+        command += ["--ctv-ramp", schedule.format_ramp(plan.rate_plan),
+                    "--ctv-max-in-flight", str(plan.max_in_flight)]
     if args.processes > 1:
         command += ["--processes", str(args.processes)]
     if args.web:
@@ -339,7 +420,7 @@ def _explain_silence(plan: Plan) -> None:
     launch falls somewhere in its first simulated day. Say so, rather than leave an empty
     table to puzzle over."""
     speed = options.parse_speed(plan.args.speed)
-    if speed is None:
+    if speed is None or plan.rate_plan is not None:
         return
     hours = plan.seconds * speed / 3600
     sys.stderr.write(
@@ -360,14 +441,17 @@ def _judge(plan: Plan, raw: dict[str, Any], stats: Counts | str | None,
     recorder = Recorder()
     recorder.merge_report(raw["entries"])
     args = plan.args
+    rate_plan = plan.rate_plan
     summary = Summary(recorder, raw["seconds"], run={
         "target": "embedded mock" if plan.embedded else args.target, "app": plan.app_id,
-        "platforms": plan.platforms, "users": args.users, "shape": args.shape or "constant",
+        "platforms": plan.platforms, "model": "closed" if rate_plan is None else "open",
+        "users": plan.users, "shape": args.shape or ("ramp" if args.ramp else "constant"),
+        "rate": None if rate_plan is None else (args.ramp or f"{rate_plan.peak:g}/s"),
         "speed": args.speed, "seed": args.seed, "retries": args.retries,
         "processes": args.processes, "duration_s": plan.seconds,
         "users_timeline": raw["users_timeline"], "generator_cpu_s": raw["generator_cpu_s"],
         "interrupted": interrupted,
-    })
+    }, rate=RateAccount.from_dict(raw["rate"]) if raw.get("rate") else None)
     summary.verdicts = thresholds.evaluate_all(plan.thresholds, summary.select)
     if stats is not None and args.reconcile:
         summary.reconciliation = reconcile(recorder, stats, plan.app_id)

@@ -29,12 +29,7 @@ class CtvShape(LoadTestShape):
     def _function(self, environment: Any) -> Callable[[float, float, int], int]:
         if self._users is None:
             harness = environment.ctvsim
-            profile_set = harness.profile_set
-            mix = profile_set.mix(harness.platforms)
-            curve = shapes.mixed_curve([
-                (profile_set.curves[profile.behaviour.diurnal_curve], weight)
-                for profile, weight in zip(mix.values, mix.weights, strict=True)
-            ])
+            curve = shapes.platform_curve(harness.profile_set, harness.platforms)
             self._users = shapes.users_function(environment.parsed_options.ctv_shape, curve)
         return self._users
 

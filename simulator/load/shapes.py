@@ -13,6 +13,7 @@ without Locust; `CtvShape` (a Locust `LoadTestShape`) asks the one named by `--c
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 SHAPES = ("day", "step", "spike")
 STEPS = 5
@@ -56,3 +57,12 @@ def users_function(name: str, curve: Sequence[float]) -> Callable[[float, float,
 def mixed_curve(curves: Sequence[tuple[Sequence[float], float]]) -> tuple[float, ...]:
     """The hourly curve of a platform mix: each platform's curve weighted by its share."""
     return tuple(sum(curve[h] * weight for curve, weight in curves) for h in range(24))
+
+
+def platform_curve(profile_set: Any, platforms: Sequence[str]) -> tuple[float, ...]:
+    """The hourly curve of the profiles' mix of ``platforms`` (a `ProfileSet`)."""
+    mix = profile_set.mix(platforms)
+    return mixed_curve([
+        (profile_set.curves[profile.behaviour.diurnal_curve], weight)
+        for profile, weight in zip(mix.values, mix.weights, strict=True)
+    ])

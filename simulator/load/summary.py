@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.load.account import DROP_REASONS, LATE_AFTER_MS, RateAccount
 from simulator.load.histogram import Histogram
 from simulator.load.recorder import Entry, Recorder
-from simulator.load.thresholds import Selection, Verdict
+from simulator.load.thresholds import RateFigures, Selection, Verdict
 
 PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p99.9", 0.999))
 
@@ -25,6 +26,10 @@ def latency(histogram: Histogram) -> dict[str, float]:
     values["max"] = histogram.max / 1000
     values["mean"] = round(histogram.mean) / 1000
     return values
+
+
+def _per_second(count: float, seconds: float) -> float:
+    return count / seconds if seconds > 0 else 0.0
 
 
 def _merged(entries: Iterable[Entry]) -> Entry:
@@ -44,6 +49,7 @@ class Summary:
     run: dict[str, Any] = field(default_factory=dict)  # settings worth showing (no secrets)
     verdicts: list[Verdict] = field(default_factory=list)
     reconciliation: dict[str, Any] | None = None
+    rate: RateAccount | None = None  # the open model's account; None in the closed model
 
     def select(self, operation: str | None, platform: str | None) -> Selection:
         """Final outcomes of one scope (None matches all), for thresholds."""
@@ -51,7 +57,40 @@ class Summary:
             e for o, p, e in self.recorder.items()
             if operation in (None, o) and platform in (None, p)
         )
-        return Selection(entry.histogram, entry.histogram.count, entry.failures, self.seconds)
+        rate = self.rate
+        figures = None if rate is None else RateFigures(
+            _per_second(rate.sent, rate.window_s), sum(rate.dropped.values()), rate.late,
+            rate.lateness, rate.from_schedule)
+        return Selection(entry.histogram, entry.histogram.count, entry.failures, self.seconds,
+                         figures)
+
+    def _rate(self) -> dict[str, Any] | None:
+        """The open model's accounting: every scheduled request sent on time, sent late or
+        dropped (with the reason), and the time series of those counts."""
+        rate = self.rate
+        if rate is None:
+            return None
+        return {
+            "target_rps": round(_per_second(rate.planned, rate.window_s), 2),
+            "achieved_rps": round(_per_second(rate.sent, rate.window_s), 2),
+            "peak_rps": rate.peak_rps,
+            "window_s": round(rate.window_s, 3),
+            "scheduled": rate.scheduled,
+            "sent": rate.sent,
+            "on_time": rate.on_time,
+            "late": rate.late,
+            "late_after_ms": LATE_AFTER_MS,
+            "dropped": sum(rate.dropped.values()),
+            "dropped_reasons": {reason: rate.dropped.get(reason, 0) for reason in DROP_REASONS},
+            "unaccounted": rate.unaccounted,
+            "lateness_ms": latency(rate.lateness),
+            "latency_from_schedule_ms": latency(rate.from_schedule),
+            "devices": rate.devices,
+            "max_in_flight": rate.max_in_flight,
+            "in_flight_peak": rate.in_flight_peak,
+            "series": {"columns": ["second", "scheduled", "sent", "late", "dropped"],
+                       "rows": [[second, *row] for second, row in enumerate(rate.series)]},
+        }
 
     def _row(self, operation: str, platform: str, entry: Entry) -> dict[str, Any]:
         count = entry.histogram.count
@@ -77,6 +116,7 @@ class Summary:
         blocked_s = sum(e.unanswered_ms for _, _, e in (*finals, *retried)) / 1000
         return {
             "run": {**self.run, "seconds": round(self.seconds, 3)},
+            "rate": self._rate(),
             "totals": {
                 **self._row("all", "all", total),
                 "error_rate": total.failures / requests if requests else 0.0,
@@ -134,6 +174,8 @@ def format_table(data: dict[str, Any]) -> str:
         cells += [f"{ms[k]:.3f}" for k in ("p50", "p90", "p95", "p99", "p99.9", "max")]
         lines.append(f"{name:<26}" + "".join(f"{c!s:>9}" for c in cells))
     totals = data["totals"]
+    if data.get("rate") is not None:
+        lines += _rate_lines(data["rate"])
     outcomes = ", ".join(f"{k}: {v}" for k, v in totals["outcomes"].items()) or "none"
     lines.append(f"status codes: {outcomes}")
     lines.append(
@@ -169,9 +211,28 @@ def format_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _rate_lines(rate: dict[str, Any]) -> list[str]:
+    reasons = ", ".join(f"{k} {v}" for k, v in rate["dropped_reasons"].items() if v)
+    late, sched = rate["lateness_ms"], rate["latency_from_schedule_ms"]
+    return [
+        f"rate: target {rate['target_rps']:,.1f}/s, achieved {rate['achieved_rps']:,.1f}/s "
+        f"over {rate['window_s']:g} s; scheduled {rate['scheduled']:,} = on time "
+        f"{rate['on_time']:,} + late {rate['late']:,} + dropped {rate['dropped']:,}"
+        + (f" ({reasons})" if reasons else "")
+        + (f" + unaccounted {rate['unaccounted']:,}" if rate["unaccounted"] else ""),
+        f"  sent late (after {rate['late_after_ms']:g} ms): lateness p50 {late['p50']:.3f}, "
+        f"p99 {late['p99']:.3f}, max {late['max']:.3f} ms; {rate['devices']:,} devices, "
+        f"in flight at most {rate['in_flight_peak']:,} (cap {rate['max_in_flight']:,})",
+        f"  from scheduled send to answer (queueing included): p50 {sched['p50']:.3f}, "
+        f"p90 {sched['p90']:.3f}, p99 {sched['p99']:.3f}, max {sched['max']:.3f} ms",
+    ]
+
+
 def _run_line(run: dict[str, Any]) -> str:
+    load = (f"rate {run['rate']}" if run.get("rate") else f"{run['users']} users") \
+        + f" ({run['shape']})"
     return (
-        f"ctvsim load: {run['target']}, app {run['app']}, {run['users']} users "
-        f"({run['shape']}), {run['seconds']:g} s, speed {run['speed']}, seed {run['seed']}, "
-        f"retries {run['retries']}, processes {run['processes']}"
+        f"ctvsim load: {run['target']}, app {run['app']}, {load}, {run['seconds']:g} s, "
+        f"speed {run['speed']}, seed {run['seed']}, retries {run['retries']}, "
+        f"processes {run['processes']}"
     )

@@ -4,6 +4,7 @@ Grammar (whitespace is ignored)::
 
     threshold := metric [ "[" scope "]" ] ( "<" | "<=" | ">" | ">=" ) number [ unit ]
     metric    := "p" percentile | "max" | "mean" | "error_rate" | "rps" | "count"
+                 | open-model metric (below; they take no scope)
                  percentile: 50, 90, 95, 99, 99.9, or any number in (0, 100)
     scope     := term { "," term }    at most one operation and one platform
     term      := an operation (first_open, session, inapp) or a platform (roku, tizen, ...)
@@ -15,6 +16,12 @@ Examples: ``p99<50ms``, ``p95[session]<20ms``, ``p99[session,roku]<30ms``,
 
 `error_rate` is final failures over final outcomes (retried attempts that later succeeded do
 not count). A threshold whose scope saw no requests fails: CI should not pass on silence.
+
+Open model (`--rate`, `--ramp`) only: ``achieved_rps`` (scheduled requests sent per second),
+``dropped`` and ``late`` (counts), ``lateness_pNN`` / ``lateness_max`` (how late requests
+left), and ``scheduled_pNN`` / ``scheduled_mean`` / ``scheduled_max`` (from each request's
+scheduled send to its final answer), e.g. ``dropped<=0``, ``lateness_p99<5ms``,
+``scheduled_p99<50ms``.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ from simulator.errors import InputError
 from simulator.load.histogram import Histogram
 
 _SYNTAX = re.compile(
-    r"""^(?P<metric>p\d+(?:\.\d+)?|max|mean|error_rate|rps|count)
+    r"""^(?P<metric>(?:lateness_|scheduled_)?(?:p\d+(?:\.\d+)?|max|mean)
+        |error_rate|rps|count|achieved_rps|dropped|late)
         (?:\[(?P<scope>[^\]]*)\])?
         (?P<op><=|>=|<|>)
         (?P<value>\d+(?:\.\d+)?|\.\d+)
@@ -43,18 +51,29 @@ _LATENCY_UNITS_US = {"us": 1.0, "µs": 1.0, "ms": 1000.0, "s": 1_000_000.0, "": 
 ALLOWED = (
     "allowed: METRIC[SCOPE]<|<=|>|>=VALUE, METRIC one of pNN (e.g. p50, p99, p99.9), max, "
     "mean, error_rate, rps, count; SCOPE an operation and/or platform, e.g. p95[session,roku]<20ms"
+    "; with --rate or --ramp also achieved_rps, dropped, late, lateness_pNN, scheduled_pNN "
+    "(no scope)"
 )
+# The open model's metrics: figures of the rate account, which has no per-scope breakdown.
+RATE_METRICS = ("achieved_rps", "dropped", "late")
+SOURCES = ("answer", "lateness", "scheduled")  # which latency: send->answer, or the rate's
 
 
 @dataclass(frozen=True, slots=True)
 class Threshold:
     text: str  # as the user wrote it: the JUnit test case name
-    metric: str  # "latency", "error_rate", "rps" or "count"
+    metric: str  # "latency", "error_rate", "rps", "count", or one of RATE_METRICS
     percentile: float | None  # 0..1 for latency (1.0 = max); None for mean and non-latency
     operation: str | None
     platform: str | None
     op: str
     limit: float  # µs for latency, a fraction for error_rate
+    source: str = "answer"  # latency only: one of SOURCES
+
+    @property
+    def open_model(self) -> bool:
+        """Judged from the rate account: needs --rate or --ramp."""
+        return self.metric in RATE_METRICS or self.source != "answer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +84,18 @@ class Selection:
     requests: int
     failures: int
     seconds: float
+    rate: RateFigures | None = None  # the open model's, whatever the scope
+
+
+@dataclass(frozen=True, slots=True)
+class RateFigures:
+    """What the open model's thresholds are judged on."""
+
+    achieved_rps: float
+    dropped: int
+    late: int
+    lateness: Histogram
+    scheduled: Histogram
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +115,16 @@ def parse(text: str) -> Threshold:
     metric_word, unit = match["metric"], match["unit"]
     value = float(match["value"])
     operation, platform = _parse_scope(text, match["scope"])
+    source, _, metric_word = metric_word.rpartition("_") if metric_word.startswith(
+        ("lateness_", "scheduled_")) else ("answer", "", metric_word)
     metric, percentile = _metric(text, metric_word)
     limit = _limit(text, metric, value, unit)
-    return Threshold(compact, metric, percentile, operation, platform, match["op"], limit)
+    threshold = Threshold(compact, metric, percentile, operation, platform, match["op"], limit,
+                          source)
+    if threshold.open_model and match["scope"] is not None:
+        raise InputError(f"--threshold {text!r}: {match['metric']} takes no scope (the rate "
+                         "is the whole run's)")
+    return threshold
 
 
 def parse_all(texts: Iterable[str]) -> list[Threshold]:
@@ -94,7 +132,7 @@ def parse_all(texts: Iterable[str]) -> list[Threshold]:
 
 
 def _metric(text: str, word: str) -> tuple[str, float | None]:
-    if word in ("error_rate", "rps", "count"):
+    if word in ("error_rate", "rps", "count", *RATE_METRICS):
         return word, None
     if word == "mean":
         return "latency", None
@@ -143,7 +181,9 @@ def _parse_scope(text: str, scope: str | None) -> tuple[str | None, str | None]:
 
 
 def evaluate(threshold: Threshold, selection: Selection) -> Verdict:
-    if selection.requests == 0 and threshold.metric != "count":
+    if threshold.open_model and selection.rate is None:
+        return Verdict(threshold, False, None, "not an open-model run (use --rate or --ramp)")
+    if selection.requests == 0 and threshold.metric not in ("count", *RATE_METRICS):
         return Verdict(threshold, False, None, "no requests in scope")
     actual = _actual(threshold, selection)
     passed = _COMPARE[threshold.op](actual, threshold.limit)
@@ -160,10 +200,18 @@ def evaluate_all(
 
 
 def _actual(threshold: Threshold, selection: Selection) -> float:
+    rate = selection.rate
     if threshold.metric == "latency":
+        histogram = selection.histogram
+        if threshold.source != "answer":
+            assert rate is not None  # evaluate checked
+            histogram = rate.lateness if threshold.source == "lateness" else rate.scheduled
         if threshold.percentile is None:
-            return selection.histogram.mean
-        return float(selection.histogram.percentile(threshold.percentile))
+            return histogram.mean
+        return float(histogram.percentile(threshold.percentile))
+    if threshold.metric in RATE_METRICS:
+        assert rate is not None
+        return float(getattr(rate, threshold.metric))
     if threshold.metric == "error_rate":
         return selection.failures / selection.requests
     if threshold.metric == "rps":
@@ -176,6 +224,6 @@ def _display(threshold: Threshold, value: float) -> str:
         return f"{value / 1000:.3f} ms"
     if threshold.metric == "error_rate":
         return f"{value * 100:.3f} %"
-    if threshold.metric == "rps":
+    if threshold.metric in ("rps", "achieved_rps"):
         return f"{value:.1f}/s"
     return f"{value:.0f}"

@@ -1,9 +1,14 @@
 """The plumbing of the Locust users that are CTV devices (``locustfiles/ctv.py`` says what
-they do with it): each user is one device at a time, walking its timeline (``world.Life``).
+they do with it), in both load models:
 
-``wait_time`` sleeps until the device's next event is due, so a stopping test never cuts a
-request in half (users stop while waiting, or finish the request they are in);
-``next_due_event`` and ``send_event`` are what a task calls. Requests are named
+- closed (`DeviceUser`): each user is one device at a time, walking its timeline
+  (``world.Life``), so the load is users x their pace, and a slow answer slows its user;
+- open (`DeviceFleet`): one user per process holds a pool of devices and sends the rate
+  plan's requests when they are due, however the target answers.
+
+In the closed model ``wait_time`` sleeps until the device's next event is due, so a
+stopping test never cuts a request in half (users stop while waiting, or finish the request
+they are in); ``next_due_event`` and ``send_event`` are what a task calls. Requests are named
 ``{operation} [{platform}]`` so Locust's own tables break down by both; attempts that the
 retry policy re-sends are named ``... retried`` and counted apart from final outcomes.
 """
@@ -11,19 +16,96 @@ retry policy re-sends are named ``... retried`` and counted apart from final out
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import gevent
 from gevent import GreenletExit
+from gevent.pool import Group
 from locust import FastHttpUser
+from locust.exception import StopUser
 
 from simulator import contract
 from simulator.behaviour import Event
+from simulator.load.account import MAX_LATENESS_S, RateAccount
+from simulator.load.pool import DevicePool, Member
 from simulator.load.recorder import Recorder, request_name
+from simulator.load.schedule import RatePlan
 from simulator.load.world import Life, World
 from simulator.retries import Pacer, RetryPolicy
 
 NETWORK_TIMEOUT_S = 10.0
+IDLE_WAIT_S = 3600.0  # a plan that sends nothing more: wait until the run stops
+
+
+@dataclass
+class Fleet:
+    """What the plugin gives this process's `DeviceFleet`: its share of the plan, of the
+    in-flight cap and of the devices, and the account it fills."""
+
+    plan: RatePlan
+    phase: float
+    max_in_flight: int
+    pool: DevicePool  # built at test start, before Locust's run-time clock starts
+    account: RateAccount = field(default_factory=RateAccount)
+    running: bool = False
+
+
+class Sender:
+    """Sends one event's signed request, re-sending the same bytes as the retry policy
+    allows; any number of greenlets may share one (the open model's do).
+
+    An attempt still waiting for its answer when the run stops its greenlet (Locust kills
+    a user after the stop timeout and reports nothing for its request; the open model kills
+    its sends then too) is counted as in flight at the stop: it was sent, and the target may
+    have journaled it. So is one that a Ctrl-C interrupts: Python raises KeyboardInterrupt in
+    whichever greenlet runs when the signal comes, which may be this one, mid-request.
+    """
+
+    def __init__(self, client: Any, retry: RetryPolicy, recorder: Recorder,
+                 platforms: Iterable[str]) -> None:
+        self.client = client
+        self.retry = retry
+        self.recorder = recorder
+        self.names = {(op, p): request_name(op, p) for op in contract.OPERATIONS
+                      for p in platforms}
+        self.retried_names = {(op, p): request_name(op, p, retried=True)
+                              for op in contract.OPERATIONS for p in platforms}
+
+    def send(self, operation: str, platform: str, path: str, body: bytes,
+             headers: dict[str, str]) -> bool:
+        """True when it was a first_open and the final answer accepted it: the one answer
+        that changes what the device does next, so other answers' status is not even read."""
+        name = attempt = self.names[operation, platform]
+        try:
+            if self.retry.retries == 0:
+                # Locust annotates data as str or dict; FastHttpSession sends bytes as they
+                # are, which a signed body needs.
+                response = self.client.request("POST", path, data=body,
+                                               headers=headers, name=name)
+                return (operation == contract.FIRST_OPEN
+                        and response.status_code in contract.SUCCESS_STATUSES)
+            attempts = 0
+            while True:
+                attempts += 1
+                with self.client.request("POST", path, data=body,
+                                         headers=headers, name=name,
+                                         catch_response=True) as response:
+                    status = response.status_code or None
+                    delay = self.retry.after(attempts, status, _retry_after(response))
+                    if delay is not None:
+                        response.request_meta["name"] = self.retried_names[operation, platform]
+                if delay is None:
+                    return (operation == contract.FIRST_OPEN
+                            and status in contract.SUCCESS_STATUSES)
+                attempt = ""  # this attempt is counted; the wait is not an attempt
+                gevent.sleep(delay)
+                attempt = name
+        except (GreenletExit, KeyboardInterrupt):
+            if attempt:
+                self.recorder.in_flight_at_stop(attempt)
+            raise
 
 
 class DeviceUser(FastHttpUser):
@@ -37,17 +119,10 @@ class DeviceUser(FastHttpUser):
     def on_start(self) -> None:
         harness = self.environment.ctvsim
         self.world: World = harness.world
-        self.retry: RetryPolicy = harness.retry
         self.pacer: Pacer | None = harness.pacer
-        self.names = {op: request_name(op, self.platform) for op in contract.OPERATIONS}
-        self.retried_names = {
-            op: request_name(op, self.platform, retried=True) for op in contract.OPERATIONS
-        }
-        self.recorder: Recorder = harness.recorder
+        self.sender = Sender(self.client, harness.retry, harness.recorder, (self.platform,))
         self.life: Life = self.world.life(self.platform, time.monotonic())
-        # The S2S API sets no cookies and a device's SDK keeps none for it, so no cookie jar:
-        # Locust's session otherwise runs one on every request (about 6 % of the CPU here).
-        self.client.client.cookiejar = None
+        _no_cookie_jar(self.client)
 
     def wait_time(self) -> float:
         life = self.life
@@ -72,53 +147,94 @@ class DeviceUser(FastHttpUser):
             gevent.sleep(self.pacer.reserve(time.monotonic()))
         life = self.life
         path, body, headers = self.world.request(life, event, int(time.time() * 1000))
-        if self.send(event.operation, path, body, headers):
+        if self.sender.send(event.operation, self.platform, path, body, headers):
             life.installed = True
 
-    def send(self, operation: str, path: str, body: bytes, headers: dict[str, str]) -> bool:
-        """POST one request, re-sending the same bytes as the retry policy allows.
 
-        True when it was a first_open and the final answer accepted it: the one answer that
-        changes what the device does next, so other answers' status is not even read.
+class DeviceFleet(FastHttpUser):
+    """The open model: the devices of one process, sending the plan's requests when they are
+    due, whatever the target does (`schedule.py` says when, `pool.py` whose, `account.py`
+    what became of each). One per process: `ctvsim load` starts as many as processes.
 
-        An attempt still waiting for its answer when the run stops this user (Locust kills
-        it after the stop timeout, and reports nothing for it) is counted as in flight at
-        the stop: it was sent, and the target may have journaled it. So is one that a
-        Ctrl-C interrupts: Python raises KeyboardInterrupt in whichever greenlet runs when
-        the signal comes, which may be this one, in the middle of its request.
-        """
+    The user's own greenlet only keeps time: between due instants it waits (where Locust can
+    stop it at once), and at each it hands the request to a greenlet of its own, up to the
+    in-flight cap (the HTTP pool holds as many connections). At the stop the requests still
+    on the wire get the stop timeout to finish, and any left are counted in flight.
+    """
+
+    abstract = True
+    network_timeout = NETWORK_TIMEOUT_S
+    connection_timeout = NETWORK_TIMEOUT_S
+
+    def on_start(self) -> None:
+        harness = self.environment.ctvsim
+        fleet: Fleet = harness.fleet
+        if fleet.running:
+            raise StopUser("one DeviceFleet per process: this one would double the rate")
+        fleet.running = True
+        self.world: World = harness.world
+        self.sender = Sender(self.client, harness.retry, harness.recorder, harness.platforms)
+        _no_cookie_jar(self.client)
+        self.account: RateAccount = fleet.account
+        self.max_in_flight = fleet.max_in_flight
+        self.pool = fleet.pool
+        self.account.devices, self.account.max_in_flight = fleet.pool.size, fleet.max_in_flight
+        self.account.peak_rps = fleet.plan.peak
+        self.plan = fleet.plan
+        self.sends = Group()
+        self._instants = fleet.plan.instants(fleet.phase)
+        self._next: float | None = next(self._instants, None)
+        self.started = time.monotonic()  # the schedule starts once the pool is built
+
+    def wait_time(self) -> float:
+        if self._next is None:  # the plan sends nothing more
+            return IDLE_WAIT_S
+        return max(0.0, self.started + self._next - time.monotonic())
+
+    def dispatch_due(self) -> None:
+        """Every request due by now leaves, or is dropped with its reason."""
+        elapsed = time.monotonic() - self.started
+        account, sends = self.account, self.sends
+        while self._next is not None and self._next <= elapsed:
+            offset, self._next = self._next, next(self._instants, None)
+            account.schedule(offset)
+            if elapsed - offset > MAX_LATENESS_S:
+                account.drop(offset, "harness_saturated")
+            elif len(sends) >= self.max_in_flight:
+                account.drop(offset, "in_flight_cap")
+            elif (taken := self.pool.take()) is None:
+                account.drop(offset, "pool_exhausted")
+            else:
+                sends.spawn(self._send, taken[0], taken[1], offset)
+                if len(sends) > account.in_flight_peak:
+                    account.in_flight_peak = len(sends)
+
+    def _send(self, member: Member, event: Event, offset: float) -> None:
+        scheduled = self.started + offset
+        self.account.send(offset, time.monotonic() - scheduled)
+        life = member.life
+        path, body, headers = self.world.request(life, event, int(time.time() * 1000))
+        if self.sender.send(event.operation, member.platform, path, body, headers):
+            life.installed = True
+        self.account.answer(time.monotonic() - scheduled)
+        self.pool.give_back(member)
+
+    def on_stop(self) -> None:
+        if not hasattr(self, "sends"):  # stopped before it started (a second fleet)
+            return
+        window = time.monotonic() - self.started
+        self.account.window_s = window
+        self.account.planned = self.plan.count_until(window)
         try:
-            return self._send(operation, path, body, headers)
-        except (GreenletExit, KeyboardInterrupt):
-            self.recorder.in_flight_at_stop(self._attempt_name)
-            raise
+            self.sends.join(timeout=self.environment.stop_timeout or 0)
+        finally:
+            self.sends.kill(block=True)  # what is still on the wire counts in flight
 
-    def _send(self, operation: str, path: str, body: bytes, headers: dict[str, str]) -> bool:
-        retry = self.retry
-        self._attempt_name = self.names[operation]
-        if retry.retries == 0:
-            # Locust annotates data as str or dict; FastHttpSession sends bytes as they are,
-            # which a signed body needs.
-            response = self.client.request("POST", path, data=body,  # type: ignore[arg-type]
-                                           headers=headers, name=self.names[operation])
-            return (operation == contract.FIRST_OPEN
-                    and response.status_code in contract.SUCCESS_STATUSES)
-        attempts = 0
-        while True:
-            attempts += 1
-            with self.client.request("POST", path, data=body,  # type: ignore[arg-type]
-                                     headers=headers, name=self.names[operation],
-                                     catch_response=True) as response:
-                status = response.status_code or None
-                delay = retry.after(attempts, status, _retry_after(response))
-                if delay is not None:
-                    response.request_meta["name"] = self.retried_names[operation]
-            if delay is None:
-                return (operation == contract.FIRST_OPEN
-                        and status in contract.SUCCESS_STATUSES)
-            self._attempt_name = ""  # this attempt is counted; the wait is not an attempt
-            gevent.sleep(delay)
-            self._attempt_name = self.names[operation]
+
+def _no_cookie_jar(client: Any) -> None:
+    """The S2S API sets no cookies and a device's SDK keeps none for it, so no cookie jar:
+    Locust's session otherwise runs one on every request (about 6 % of the CPU here)."""
+    client.client.cookiejar = None
 
 
 def _retry_after(response: Any) -> str | None:

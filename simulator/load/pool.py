@@ -1,0 +1,113 @@
+"""The devices of an open-model run: which one sends the next scheduled request.
+
+The plan (`schedule.py`) says when a request leaves; the pool says whose it is. Idle devices
+wait in a heap ordered by the simulated time of their next event, so the traffic keeps the
+timelines' interleaving (launches, then their in-app events, on each device's own rhythm).
+A device whose request is on the wire is out of the heap until its answer (and any retries)
+came back: one request of its own at a time, as AppsFlyer's SDKs send, and a slow answer
+delays that device only; the slot goes to the next idle device. A device whose timeline has
+ended is replaced by a new install of the same platform, its timeline shifted to start at
+the pool's current simulated time.
+
+Size: at rate R, with each device sending e requests per simulated second and simulated time
+running ``speed`` times faster than the wall clock, R / (e * speed) devices keep every device
+on its own rhythm (`pool_size`). The floor is twice the in-flight cap, so the pool never runs
+dry before the cap is reached. No Locust import: the memory benchmark fills pools without
+gevent.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Callable, Sequence
+
+from simulator.behaviour import MS_PER_DAY, Event
+from simulator.load.world import Life
+from simulator.profiles import App, ProfileSet
+
+MIN_DEVICES = 100
+
+
+def events_per_day(profile_set: ProfileSet, app: App, platforms: Sequence[str]) -> float:
+    """The mean requests a retained device of this mix sends per simulated day: launches
+    (weekend days weighted by their factor) times one plus the app's in-app events per
+    session."""
+    mix = profile_set.mix(platforms)
+    per_session = 1.0 + sum(spec.per_session for spec in app.events)
+    total = 0.0
+    for profile, weight in zip(mix.values, mix.weights, strict=True):
+        behaviour = profile.behaviour
+        week = (5 + 2 * behaviour.weekend_factor) / 7
+        total += weight * behaviour.daily_active_probability * week \
+            * behaviour.sessions_per_active_day * per_session
+    return total
+
+
+def pool_size(peak_rps: float, speed: float, per_day: float, max_in_flight: int) -> int:
+    """Devices enough that each keeps its own rhythm at the plan's peak (module docstring)."""
+    per_device_rps = per_day / (MS_PER_DAY / 1000) * speed
+    wanted = math.ceil(peak_rps / per_device_rps) if per_device_rps > 0 else MIN_DEVICES
+    return max(wanted, 2 * max_in_flight, MIN_DEVICES)
+
+
+class Member:
+    """A device of the pool: its life, its platform and the shift of its timeline."""
+
+    __slots__ = ("life", "offset_ms", "platform")
+
+    def __init__(self, life: Life, platform: str, offset_ms: int) -> None:
+        self.life = life
+        self.platform = platform
+        self.offset_ms = offset_ms
+
+
+class DevicePool:
+    """Idle devices by the simulated time of their next event (see the module docstring)."""
+
+    def __init__(self, new_life: Callable[[str], Life], platforms: Sequence[str],
+                 weights: Sequence[float], size: int, rng: random.Random) -> None:
+        self._new_life = new_life
+        self._heap: list[tuple[int, int, Member]] = []
+        self._order = 0  # ties broken by arrival, so the order is deterministic
+        self.now_ms = 0  # simulated time of the last event handed out (0: the period start)
+        self.size = size
+        for platform in rng.choices(list(platforms), weights=list(weights), k=size):
+            self._push(Member(new_life(platform), platform, 0))
+
+    @property
+    def idle(self) -> int:
+        return len(self._heap)
+
+    def take(self) -> tuple[Member, Event] | None:
+        """The idle device whose next event comes first, and that event (the device is now
+        busy until `give_back`); None when every device is busy."""
+        heap = self._heap
+        while heap:
+            key, _, member = heapq.heappop(heap)
+            event = member.life.take()
+            if event is None:  # its timeline ended: a new install takes its place
+                self._push(self._replacement(member))
+                continue
+            self.now_ms = max(self.now_ms, key)
+            return member, event
+        return None
+
+    def give_back(self, member: Member) -> None:
+        """The device's answer came back: it waits for its next event again."""
+        self._push(member if not member.life.over else self._replacement(member))
+
+    def _replacement(self, member: Member) -> Member:
+        life = self._new_life(member.platform)
+        first = life.next.time_ms if life.next is not None else 0
+        return Member(life, member.platform, max(0, self.now_ms - first))
+
+    def _push(self, member: Member) -> None:
+        event = member.life.next
+        if event is None:
+            member = self._replacement(member)
+            event = member.life.next
+        key = (event.time_ms if event is not None else 0) + member.offset_ms
+        self._order += 1
+        heapq.heappush(self._heap, (key, self._order, member))
