@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ("devices.py", "generate.py", "mock_inprocess.py", "mock.py", "harness.py")
+BENCHMARKS = ("devices.py", "generate.py", "mock_inprocess.py", "mock.py", "harness.py", "rate.py")
 
 
 def main() -> int:

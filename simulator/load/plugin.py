@@ -36,6 +36,7 @@ from locust.runners import (
 )
 
 from simulator import collector, targets
+from simulator.behaviour import MS_PER_DAY
 from simulator.errors import ExitCode, InputError
 from simulator.load import compat, options, pool, schedule, thresholds
 from simulator.load.account import RateAccount
@@ -44,7 +45,7 @@ from simulator.load.monitor import start_monitor
 from simulator.load.recorder import Recorder
 from simulator.load.summary import Summary, format_table
 from simulator.load.users import DeviceFleet, DeviceUser, Fleet
-from simulator.load.world import World, WorldSettings
+from simulator.load.world import INSTALL_WINDOW_DAYS, World, WorldSettings
 from simulator.profiles import ProfileSet, load_profiles
 from simulator.retries import Pacer, RetryPolicy
 
@@ -266,7 +267,8 @@ def _fleet(environment: Any, harness: Harness, app: Any, worker: int, processes:
     assert world is not None  # built just before
     devices_pool = pool.DevicePool(
         lambda platform: world.life(platform, 0.0), [profile.platform for profile in mix.values],
-        list(mix.weights), devices, random.Random(f"ctvsim-load-pool:{settings['seed']}:{worker}"))
+        list(mix.weights), devices, random.Random(f"ctvsim-load-pool:{settings['seed']}:{worker}"),
+        world.period.start_ms, INSTALL_WINDOW_DAYS * MS_PER_DAY)
     return Fleet(plan, worker / processes, max_in_flight, devices_pool)
 
 

@@ -9,11 +9,17 @@ delays that device only; the slot goes to the next idle device. A device whose t
 ended is replaced by a new install of the same platform, its timeline shifted to start at
 the pool's current simulated time.
 
+Devices are born lazily: each starts as a placeholder in the heap, spread evenly over the
+first simulated day (when every device installs), and gets its life, Faker data and timeline
+only when its turn comes. So a pool of 100,000 costs no start-up time and the cost of
+creating devices is spread over the run's first simulated day.
+
 Size: at rate R, with each device sending e requests per simulated second and simulated time
 running ``speed`` times faster than the wall clock, R / (e * speed) devices keep every device
 on its own rhythm (`pool_size`). The floor is twice the in-flight cap, so the pool never runs
-dry before the cap is reached. No Locust import: the memory benchmark fills pools without
-gevent.
+dry before the cap is reached; the ceiling, `MAX_DEVICES` per process (past it, a device
+sends more often than its rhythm says, and the summary shows the pool's size).
+No Locust import: the memory benchmark fills pools without gevent.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from simulator.load.world import Life
 from simulator.profiles import App, ProfileSet
 
 MIN_DEVICES = 100
+MAX_DEVICES = 100_000  # per process: past it a bigger pool would only cost memory
 
 
 def events_per_day(profile_set: ProfileSet, app: App, platforms: Sequence[str]) -> float:
@@ -49,15 +56,16 @@ def pool_size(peak_rps: float, speed: float, per_day: float, max_in_flight: int)
     """Devices enough that each keeps its own rhythm at the plan's peak (module docstring)."""
     per_device_rps = per_day / (MS_PER_DAY / 1000) * speed
     wanted = math.ceil(peak_rps / per_device_rps) if per_device_rps > 0 else MIN_DEVICES
-    return max(wanted, 2 * max_in_flight, MIN_DEVICES)
+    return min(max(wanted, 2 * max_in_flight, MIN_DEVICES), max(MAX_DEVICES, max_in_flight))
 
 
 class Member:
-    """A device of the pool: its life, its platform and the shift of its timeline."""
+    """A device of the pool: its life (None until it is born), its platform and the shift
+    of its timeline."""
 
     __slots__ = ("life", "offset_ms", "platform")
 
-    def __init__(self, life: Life, platform: str, offset_ms: int) -> None:
+    def __init__(self, life: Life | None, platform: str, offset_ms: int) -> None:
         self.life = life
         self.platform = platform
         self.offset_ms = offset_ms
@@ -67,14 +75,18 @@ class DevicePool:
     """Idle devices by the simulated time of their next event (see the module docstring)."""
 
     def __init__(self, new_life: Callable[[str], Life], platforms: Sequence[str],
-                 weights: Sequence[float], size: int, rng: random.Random) -> None:
+                 weights: Sequence[float], size: int, rng: random.Random, start_ms: int,
+                 spread_ms: int) -> None:
         self._new_life = new_life
-        self._heap: list[tuple[int, int, Member]] = []
         self._order = 0  # ties broken by arrival, so the order is deterministic
-        self.now_ms = 0  # simulated time of the last event handed out (0: the period start)
+        self.now_ms = start_ms  # simulated time of the last event handed out
         self.size = size
-        for platform in rng.choices(list(platforms), weights=list(weights), k=size):
-            self._push(Member(new_life(platform), platform, 0))
+        self.born = 0
+        chosen = rng.choices(list(platforms), weights=list(weights), k=size)
+        self._heap: list[tuple[int, int, Member]] = [
+            (start_ms + index * spread_ms // size, index, Member(None, platform, 0))
+            for index, platform in enumerate(chosen)]  # sorted: already a heap
+        self._order = size
 
     @property
     def idle(self) -> int:
@@ -86,9 +98,14 @@ class DevicePool:
         heap = self._heap
         while heap:
             key, _, member = heapq.heappop(heap)
+            if member.life is None:  # its turn to be born: it waits for its first event
+                member.life = self._new_life(member.platform)
+                self.born += 1
+                self._push(member)
+                continue
             event = member.life.take()
-            if event is None:  # its timeline ended: a new install takes its place
-                self._push(self._replacement(member))
+            if event is None:  # its timeline ended (held-back events only)
+                self._push(member)
                 continue
             self.now_ms = max(self.now_ms, key)
             return member, event
@@ -96,17 +113,20 @@ class DevicePool:
 
     def give_back(self, member: Member) -> None:
         """The device's answer came back: it waits for its next event again."""
-        self._push(member if not member.life.over else self._replacement(member))
+        self._push(member)
 
     def _replacement(self, member: Member) -> Member:
         life = self._new_life(member.platform)
+        self.born += 1
         first = life.next.time_ms if life.next is not None else 0
         return Member(life, member.platform, max(0, self.now_ms - first))
 
     def _push(self, member: Member) -> None:
+        assert member.life is not None
         event = member.life.next
-        if event is None:
+        if event is None:  # its timeline ended: a new install takes its place
             member = self._replacement(member)
+            assert member.life is not None
             event = member.life.next
         key = (event.time_ms if event is not None else 0) + member.offset_ms
         self._order += 1

@@ -213,6 +213,7 @@ class DeviceFleet(FastHttpUser):
         scheduled = self.started + offset
         self.account.send(offset, time.monotonic() - scheduled)
         life = member.life
+        assert life is not None  # the pool hands out born devices only
         path, body, headers = self.world.request(life, event, int(time.time() * 1000))
         if self.sender.send(event.operation, member.platform, path, body, headers):
             life.installed = True
