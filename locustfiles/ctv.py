@@ -56,5 +56,5 @@ class CtvFleet(DeviceFleet):
     """
 
     @task
-    def keep_the_rate(self) -> None:
-        self.dispatch_due()
+    def send_on_schedule(self) -> None:
+        self.keep_the_rate()

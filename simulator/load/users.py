@@ -37,6 +37,8 @@ from simulator.retries import Pacer, RetryPolicy
 
 NETWORK_TIMEOUT_S = 10.0
 IDLE_WAIT_S = 3600.0  # a plan that sends nothing more: wait until the run stops
+BATCH_S = 0.001  # the open model's shortest sleep between dispatches
+TASK_S = 0.1  # the open model's longest task: how long a stop may wait for the timekeeper
 
 
 @dataclass
@@ -156,10 +158,13 @@ class DeviceFleet(FastHttpUser):
     due, whatever the target does (`schedule.py` says when, `pool.py` whose, `account.py`
     what became of each). One per process: `ctvsim load` starts as many as processes.
 
-    The user's own greenlet only keeps time: between due instants it waits (where Locust can
-    stop it at once), and at each it hands the request to a greenlet of its own, up to the
-    in-flight cap (the HTTP pool holds as many connections). At the stop the requests still
-    on the wire get the stop timeout to finish, and any left are counted in flight.
+    The user's own greenlet only keeps time: it hands each due request to a greenlet of its
+    own, up to the in-flight cap (the HTTP pool holds as many connections), and sleeps until
+    the next is due, at least `BATCH_S` (a wake-up per request costs more than the request
+    at thousands a second; requests due within a batch leave together, well inside the
+    on-time bound). Each task runs for at most `TASK_S`, then returns to Locust, whose wait
+    is where a stop takes effect at once. At the stop the requests still on the wire get the
+    stop timeout to finish, and any left are counted in flight.
     """
 
     abstract = True
@@ -187,9 +192,22 @@ class DeviceFleet(FastHttpUser):
         self.started = time.monotonic()  # the schedule starts once the pool is built
 
     def wait_time(self) -> float:
+        return self._until_next()
+
+    def _until_next(self) -> float:
         if self._next is None:  # the plan sends nothing more
             return IDLE_WAIT_S
         return max(0.0, self.started + self._next - time.monotonic())
+
+    def keep_the_rate(self) -> None:
+        """Sends what is due, batch by batch, for at most `TASK_S`."""
+        end = time.monotonic() + TASK_S
+        while True:
+            self.dispatch_due()
+            pause = self._until_next()
+            if time.monotonic() + pause >= end:
+                return  # the rest of the wait is Locust's
+            gevent.sleep(max(pause, BATCH_S))
 
     def dispatch_due(self) -> None:
         """Every request due by now leaves, or is dropped with its reason."""
