@@ -88,11 +88,15 @@ def test_ctrl_c_in_send_writes_the_results_of_what_completed(tmp_path: Path, moc
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+MODELS = {"closed": ["--users", "5", "--speed", "max"], "open": ["--rate", "400"]}
+
+
+@pytest.mark.parametrize("model", list(MODELS))
 @pytest.mark.parametrize("after", [0.5, 5.0])
-def test_ctrl_c_in_load_stops_locust_before_the_mock_and_says_so(tmp_path: Path,
-                                                                 after: float) -> None:
+def test_ctrl_c_in_load_stops_locust_before_the_mock_and_says_so(tmp_path: Path, after: float,
+                                                                 model: str) -> None:
     reports = tmp_path / "reports"
-    process = _ctvsim(["load", "--duration", "30s", "--users", "5", "--speed", "max",
+    process = _ctvsim(["load", "--duration", "30s", *MODELS[model],
                        "--threshold", "error_rate<1%", "--report-dir", str(reports)])
     out, err = _ctrl_c_after(process, after)
     assert process.returncode == 130, err

@@ -104,6 +104,16 @@ def test_a_ramp_follows_its_points(tmp_path: Path) -> None:
             assert rows[second][1] == pytest.approx(expected, abs=2), rows
 
 
+def test_two_processes_split_the_rate_and_their_counts_merge_exactly(tmp_path: Path) -> None:
+    done, summary = rate_run(tmp_path, "--rate", "300", "--duration", "5s", "--processes", "2")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rate = summary["rate"]
+    assert_every_request_accounted_for(rate)
+    assert rate["achieved_rps"] == pytest.approx(300, rel=0.03), rate
+    assert summary["totals"]["requests"] == rate["sent"]  # both workers' answers, merged
+    assert summary["reconciliation"]["passed"] and summary["run"]["processes"] == 2
+
+
 KINDS = {
     "500": ["status=500,probability=0.1"],
     "503": ["status=503,probability=0.05,retry_after=0"],
