@@ -141,6 +141,8 @@ def test_the_fault_matrix_reconciles_in_the_open_model(tmp_path: Path, kind: str
     assert recon["duplicates"]["unexplained"] == 0 and recon["misordered"] == 0
     if kind in ("reset", "empty", "hang"):
         assert recon["unanswered"] > 0  # the fault was really there
+    # a wait blocks one device, never the plan: the closed model's "users blocked" is absent
+    assert summary["totals"]["blocked"] is None and "users blocked" not in done.stdout
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -122,7 +122,9 @@ class Summary:
                 "error_rate": total.failures / requests if requests else 0.0,
                 "attempts": requests + retried_attempts,
                 "retried_attempts": retried_attempts,
-                "blocked": self._blocked(blocked_s),
+                # The closed model's: in the open model a wait blocks one device, not a user,
+                # and the rate section tells what became of every request.
+                "blocked": self._blocked(blocked_s) if self.rate is None else None,
             },
             "per_operation": {op: c["requests"] for op, c in sorted(per_operation.items())},
             "rows": [self._row(o, p, e) for o, p, e in finals],
