@@ -104,6 +104,19 @@ def test_a_ramp_follows_its_points(tmp_path: Path) -> None:
             assert rows[second][1] == pytest.approx(expected, abs=2), rows
 
 
+def test_the_day_shape_with_a_rate_peaks_at_prime_time(tmp_path: Path) -> None:
+    """24 hours of the profiles' diurnal curve in 8 s, 300/s at the top: quiet small hours,
+    the busiest second late in the run (evening), and the plan's mean well below its peak."""
+    done, summary = rate_run(tmp_path, "--shape", "day", "--rate", "300", "--duration", "8s")
+    assert done.returncode == 0, done.stderr[-2000:]
+    rate = summary["rate"]
+    assert_every_request_accounted_for(rate)
+    per_second = [row[1] for row in rate["series"]["rows"]]
+    assert per_second.index(max(per_second)) >= 5 and min(per_second[:3]) < max(per_second) / 2
+    assert rate["peak_rps"] == 300 and rate["target_rps"] < 250
+    assert rate["achieved_rps"] == pytest.approx(rate["target_rps"], rel=0.02)
+
+
 def test_two_processes_split_the_rate_and_their_counts_merge_exactly(tmp_path: Path) -> None:
     done, summary = rate_run(tmp_path, "--rate", "300", "--duration", "5s", "--processes", "2")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
