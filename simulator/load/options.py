@@ -64,6 +64,11 @@ def add_arguments(parser: Any) -> None:
         f"(default {DEFAULT_MAX_IN_FLIGHT}); past it a due request is dropped and counted",
     )
     group.add_argument(
+        "--ctv-schedule-seconds", type=float, default=0.0,
+        help="open model: send for this long from the fleet's first request, then end a local "
+        "run once answered (0: until Locust's run time; set -t a little longer)",
+    )
+    group.add_argument(
         "--ctv-threshold", action="append", default=[],
         help="pass/fail rule such as p99<50ms (repeatable)", include_in_web_ui=False,
     )

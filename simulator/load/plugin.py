@@ -18,6 +18,7 @@ next to another that installed it already. Per process it:
 from __future__ import annotations
 
 import json
+import math
 import random
 import resource
 import sys
@@ -120,6 +121,7 @@ def _settings(parsed: Any, host: str | None) -> dict[str, Any]:
     plan = _rate_plan(parsed, speed, max_rps)
     return {
         "rate_plan": plan, "max_in_flight": parsed.ctv_max_in_flight,
+        "schedule_seconds": parsed.ctv_schedule_seconds or math.inf,
         "target": spec, "base_url": target.base_url, "app": parsed.ctv_app,
         "seed": parsed.ctv_seed, "speed": speed,
         "platforms": options.parse_platforms(parsed.ctv_platforms),
@@ -269,7 +271,8 @@ def _fleet(environment: Any, harness: Harness, app: Any, worker: int, processes:
         lambda platform: world.life(platform, 0.0), [profile.platform for profile in mix.values],
         list(mix.weights), devices, random.Random(f"ctvsim-load-pool:{settings['seed']}:{worker}"),
         world.period.start_ms, INSTALL_WINDOW_DAYS * MS_PER_DAY)
-    return Fleet(plan, worker / processes, max_in_flight, devices_pool)
+    return Fleet(plan, worker / processes, max_in_flight, devices_pool,
+                 settings["schedule_seconds"])
 
 
 def _tune_gc() -> None:

@@ -54,6 +54,7 @@ DEFAULT_RATE = 500.0
 DEFAULT_DURATION = "30s"
 DEFAULT_USERS = 50  # the closed model's, when --speed max asks for it without --users
 MAX_IN_FLIGHT = 1_000_000
+OPEN_MODEL_ALLOWANCE_S = 10  # Locust's start-up (workers' too), beyond the schedule's length
 
 
 def parse_duration(text: str) -> float:
@@ -245,6 +246,21 @@ def _check_web_port(port: int) -> None:
         probe.close()
 
 
+def _locust_seconds(plan: Plan) -> float:
+    """Locust's run time. The open model's fleet times its own schedule (from its first
+    request, after Locust's start-up) and ends the run when it is answered; Locust's clock is
+    the backstop, later by the start-up allowance and the stop timeout."""
+    if not _fleet_times_itself(plan):
+        return plan.seconds
+    return plan.seconds + OPEN_MODEL_ALLOWANCE_S + STOP_TIMEOUT_S
+
+
+def _fleet_times_itself(plan: Plan) -> bool:
+    """A local open-model run: with --web, the UI's test is Locust's to time, and a worker
+    cannot end a distributed run (its master's run time does)."""
+    return plan.rate_plan is not None and not plan.args.web and plan.args.processes == 1
+
+
 def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd: int,
                    ) -> list[str]:
     args = plan.args
@@ -255,7 +271,7 @@ def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd:
     command = [
         sys.executable, "-m", "locust", "-f", files,
         "-u", str(plan.users), "-r", str(spawn_rate),
-        "-t", f"{plan.seconds:g}s", "-H", url, "-s", str(STOP_TIMEOUT_S),
+        "-t", f"{_locust_seconds(plan):g}s", "-H", url, "-s", str(STOP_TIMEOUT_S),
         "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
         "--html", str(logs / reports.HTML_FILE), "--csv", str(logs / reports.CSV_PREFIX),
         "--ctv-target", args.target or url, "--ctv-app", plan.app_id,
@@ -273,6 +289,8 @@ def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd:
     if plan.rate_plan is not None:
         command += ["--ctv-ramp", schedule.format_ramp(plan.rate_plan),
                     "--ctv-max-in-flight", str(plan.max_in_flight)]
+        if _fleet_times_itself(plan):
+            command += ["--ctv-schedule-seconds", f"{plan.seconds:g}"]
     if args.processes > 1:
         command += ["--processes", str(args.processes)]
     if args.web:

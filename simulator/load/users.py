@@ -15,9 +15,11 @@ retry policy re-sends are named ``... retried`` and counted apart from final out
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import takewhile
 from typing import Any, ClassVar
 
 import gevent
@@ -25,6 +27,7 @@ from gevent import GreenletExit
 from gevent.pool import Group
 from locust import FastHttpUser
 from locust.exception import StopUser
+from locust.runners import WorkerRunner
 
 from simulator import contract
 from simulator.behaviour import Event
@@ -50,6 +53,7 @@ class Fleet:
     phase: float
     max_in_flight: int
     pool: DevicePool  # built at test start, before Locust's run-time clock starts
+    seconds: float = math.inf  # the schedule's length, from the fleet's first send
     account: RateAccount = field(default_factory=RateAccount)
     running: bool = False
 
@@ -187,7 +191,10 @@ class DeviceFleet(FastHttpUser):
         self.account.peak_rps = fleet.plan.peak
         self.plan = fleet.plan
         self.sends = Group()
-        self._instants = fleet.plan.instants(fleet.phase)
+        # Locust's run time counts its own start-up; the schedule's length counts from here.
+        self.length = fleet.seconds
+        self._instants = takewhile(lambda offset: offset < self.length,
+                                   fleet.plan.instants(fleet.phase))
         self._next: float | None = next(self._instants, None)
         self.started = time.monotonic()  # the schedule starts once the pool is built
 
@@ -226,6 +233,17 @@ class DeviceFleet(FastHttpUser):
                 sends.spawn(self._send, taken[0], taken[1], offset)
                 if len(sends) > account.in_flight_peak:
                     account.in_flight_peak = len(sends)
+            if self._next is None and math.isfinite(self.length):
+                gevent.spawn(self._end_when_answered)
+
+    def _end_when_answered(self) -> None:
+        """The schedule is over: once its requests are answered (or the stop timeout has
+        passed), a local run ends, so --duration is the schedule's length however long
+        Locust took to start. A worker waits for its master to stop it."""
+        self.sends.join(timeout=self.environment.stop_timeout or 0)
+        if not isinstance(self.environment.runner, WorkerRunner):
+            self.sends.kill(block=True)  # still unanswered: in flight at the stop
+            self.environment.runner.quit()
 
     def _send(self, member: Member, event: Event, offset: float) -> None:
         scheduled = self.started + offset
@@ -241,7 +259,7 @@ class DeviceFleet(FastHttpUser):
     def on_stop(self) -> None:
         if not hasattr(self, "sends"):  # stopped before it started (a second fleet)
             return
-        window = time.monotonic() - self.started
+        window = min(time.monotonic() - self.started, self.length)
         self.account.window_s = window
         self.account.planned = self.plan.count_until(window)
         try:
