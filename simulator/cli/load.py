@@ -13,8 +13,7 @@ from simulator.cli._argtypes import (
     positive_float,
     positive_int,
 )
-from simulator.load import runner
-from simulator.load.options import DEFAULT_MAX_IN_FLIGHT
+from simulator.load import options
 from simulator.load.shapes import SHAPES
 
 EPILOG = """\
@@ -44,20 +43,20 @@ def register(subparsers: Any) -> None:
     add("--app", metavar="ID", help="app id from the apps file (default: the first normal one)")
     add("--rate", metavar="R",
         help=f"open model (the default): requests per second, sent on schedule whatever the "
-        f"target does (default {runner.DEFAULT_RATE:g}; the peak, with --shape)")
+        f"target does (default {options.DEFAULT_RATE:g}; the peak, with --shape)")
     add("--ramp", metavar="T:R,...",
         help="open model: the rate over time, linear between points, e.g. "
         "'0s:100,30s:2000,9m:2000,10m:0' (the run lasts to the last point)")
     add("--max-in-flight", type=positive_int, metavar="N",
         help=f"open model: requests waiting for an answer at most (default "
-        f"{DEFAULT_MAX_IN_FLIGHT}); a request due past it is dropped and counted")
+        f"{options.DEFAULT_MAX_IN_FLIGHT}); a request due past it is dropped and counted")
     add("--users", "-u", type=positive_int, metavar="N",
         help=f"closed model: concurrent devices, each sending when its timeline says (peak, "
-        f"with a shape; default {runner.DEFAULT_USERS} with --speed max)")
+        f"with a shape; default {options.DEFAULT_USERS} with --speed max)")
     add("--spawn-rate", "-r", type=positive_float, metavar="R", help="users started per second "
         "(default: all at once)")
     add("--duration", "-t", metavar="D", help="run time: 30s, 5m, 1h30m (default "
-        f"{runner.DEFAULT_DURATION}, or the --ramp's length)")
+        f"{options.DEFAULT_DURATION}, or the --ramp's length)")
     add("--platforms", metavar="a,b", help="only these platforms (default: the app's mix)")
     add("--shape", choices=SHAPES,
         help="load shape over the run: of the rate, or of the users (default: constant)")
@@ -88,6 +87,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from simulator.load import runner  # Locust's side and the mock's only when load runs
+
     return runner.run(runner.LoadOptions(
         target=args.target, app=args.app, users=args.users, spawn_rate=args.spawn_rate,
         rate=args.rate, ramp=args.ramp, max_in_flight=args.max_in_flight,

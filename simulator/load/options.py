@@ -17,6 +17,11 @@ SPEED_MAX = "max"
 # Enough for 1,000 requests/s against a target that takes a second to answer, with room to
 # spare; each is an open connection, so ctvsim raises its open-files limit to match.
 DEFAULT_MAX_IN_FLIGHT = 2000
+# A bare `ctvsim load`: the open model at a rate a performance engineer calls load, which
+# one core of Locust holds with room to spare against the embedded mock.
+DEFAULT_RATE = 500.0
+DEFAULT_DURATION = "30s"
+DEFAULT_USERS = 50  # the closed model's, when --speed max asks for it without --users
 
 
 def add_arguments(parser: Any) -> None:

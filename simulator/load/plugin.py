@@ -69,7 +69,6 @@ class Harness:
     cpu_at_start: float | None = None  # this process's CPU seconds when the test started
     cpu_seconds: float | None = None  # ... spent during the test (local runs only)
     fleet: Fleet | None = None  # the open model's, on processes that run users
-    prebuilt: bool = False  # built at init for the first test (local runs)
     rate_reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # master: per worker
 
     def rate(self) -> dict[str, Any] | None:
@@ -143,9 +142,7 @@ def _rate_plan(parsed: Any, speed: float | None, max_rps: float) -> schedule.Rat
                          "sets the pace (give a simulated speed such as 1440, or no rate)")
     if parsed.ctv_max_in_flight < 1:
         raise InputError(f"--ctv-max-in-flight {parsed.ctv_max_in_flight}: must be >= 1")
-    if max_rps and plan.peak > max_rps:
-        raise InputError(f"the rate plan's peak of {plan.peak:g}/s is above the rate cap of "
-                         f"{max_rps:g}/s for this target")
+    schedule.check_cap(plan, max_rps)
     return plan
 
 
@@ -190,9 +187,6 @@ def _on_init(environment: Any, **_: Any) -> None:
     environment.events.worker_report.add_listener(
         lambda client_id, data: harness.rate_reports.__setitem__(client_id, data[_RATE_KEY])
         if _RATE_KEY in data else None)
-    if isinstance(environment.runner, LocalRunner):
-        _build(environment, harness)
-        harness.prebuilt = True
     if not isinstance(environment.runner, WorkerRunner):
         environment.ctvsim.users_timeline = []
         start_monitor(environment, environment.ctvsim.users_timeline, parsed.ctv_progress_fd)
@@ -219,22 +213,18 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     harness: Harness | None = getattr(environment, "ctvsim", None)
     if harness is None or isinstance(environment.runner, MasterRunner):
         return
-    if harness.prebuilt:
-        harness.prebuilt = False
-    else:
-        if isinstance(environment.runner, WorkerRunner):
-            # A worker runs with the master's options, which reach it only at the start.
-            harness.settings = _settings(environment.parsed_options, environment.host)
-        _build(environment, harness)
+    if isinstance(environment.runner, WorkerRunner):
+        # A worker runs with the master's options, which reach it only when the test starts.
+        harness.settings = _settings(environment.parsed_options, environment.host)
+    _build(environment, harness)
     _tune_gc()
     if isinstance(environment.runner, LocalRunner):
         harness.cpu_at_start = _cpu_now()
 
 
 def _build(environment: Any, harness: Harness) -> None:
-    """The world, retry policy, rate cap and fleet of a process that runs users. A local run
-    builds them at init, before Locust's run-time clock starts (a pool of 100,000 devices
-    takes seconds); a worker learns its index and options only when the test starts."""
+    """The world, retry policy, rate cap and fleet of a process that runs users, at test
+    start: a worker learns its index only then."""
     settings = harness.settings
     worker = max(0, getattr(environment.runner, "worker_index", 0))
     app = harness.profile_set.app(settings["app"])

@@ -78,7 +78,6 @@ class DevicePool:
                  weights: Sequence[float], size: int, rng: random.Random, start_ms: int,
                  spread_ms: int) -> None:
         self._new_life = new_life
-        self._order = 0  # ties broken by arrival, so the order is deterministic
         self.now_ms = start_ms  # simulated time of the last event handed out
         self.size = size
         self.born = 0
@@ -86,7 +85,7 @@ class DevicePool:
         self._heap: list[tuple[int, int, Member]] = [
             (start_ms + index * spread_ms // size, index, Member(None, platform, 0))
             for index, platform in enumerate(chosen)]  # sorted: already a heap
-        self._order = size
+        self._order = size  # ties broken by arrival, so the order is deterministic
 
     @property
     def idle(self) -> int:

@@ -48,11 +48,6 @@ MAX_DURATION_S = 30 * 86_400  # Locust takes whole seconds; 30 days is past any 
 LOCUSTFILES = bundled_directory("locustfiles")
 LOCUSTFILE = LOCUSTFILES / "ctv.py"  # the users, as plain `locust -f` runs them too
 SHAPEFILE = LOCUSTFILES / "shapes.py"
-# A bare `ctvsim load`: the open model at a rate a performance engineer calls load, which
-# one core of Locust holds with room to spare against the embedded mock.
-DEFAULT_RATE = 500.0
-DEFAULT_DURATION = "30s"
-DEFAULT_USERS = 50  # the closed model's, when --speed max asks for it without --users
 MAX_IN_FLIGHT = 1_000_000
 OPEN_MODEL_ALLOWANCE_S = 10  # Locust's start-up (workers' too), beyond the schedule's length
 
@@ -78,10 +73,10 @@ class LoadOptions:
 
     target: str | None = None  # None: start the embedded mock
     app: str | None = None
-    users: int | None = None  # given: the closed model (DEFAULT_USERS when --speed max)
+    users: int | None = None  # given: the closed model (options.DEFAULT_USERS with --speed max)
     spawn_rate: float | None = None  # None: all users at once
-    duration: str | None = None  # None: the ramp's length, else DEFAULT_DURATION
-    rate: str | None = None  # the open model (the default, at DEFAULT_RATE)
+    duration: str | None = None  # None: the ramp's length, else options.DEFAULT_DURATION
+    rate: str | None = None  # the open model (the default, at options.DEFAULT_RATE)
     ramp: str | None = None
     max_in_flight: int | None = None  # None: options.DEFAULT_MAX_IN_FLIGHT
     platforms: str | None = None  # comma-separated; None: the app's mix
@@ -154,8 +149,9 @@ def _rate_plan(args: LoadOptions, profile_set: Any, platforms: list[str],
             raise InputError(f"--ramp {args.ramp!r} lasts {plan.length_s:g} s: give a point at "
                              "1s or later, or a --duration")
         return plan, float(math.ceil(plan.length_s))
-    seconds = parse_duration(args.duration or DEFAULT_DURATION)
-    rate = schedule.check_rate(args.rate) if args.rate is not None else DEFAULT_RATE
+    seconds = parse_duration(args.duration or options.DEFAULT_DURATION)
+    rate = schedule.check_rate(args.rate) if args.rate is not None \
+        else options.DEFAULT_RATE
     if args.shape is None:
         return schedule.RatePlan.constant(rate), seconds
     curve = platform_curve(profile_set, platforms)
@@ -195,7 +191,7 @@ def prepare(args: LoadOptions) -> Plan:
     platforms = profile_set.app_platforms(app, options.parse_platforms(args.platforms or ""))
     plan: RatePlan | None = None
     if closed:
-        seconds = parse_duration(args.duration or DEFAULT_DURATION)
+        seconds = parse_duration(args.duration or options.DEFAULT_DURATION)
         for threshold in parsed_thresholds:
             if threshold.open_model:
                 raise InputError(f"--threshold {threshold.text!r}: judges the open model's "
@@ -205,15 +201,13 @@ def prepare(args: LoadOptions) -> Plan:
         if args.processes > max_in_flight:
             raise InputError(f"--max-in-flight {max_in_flight} is below --processes "
                              f"{args.processes}: each process needs at least one")
-        if max_rps and plan.peak > max_rps:
-            raise InputError(f"the rate's peak of {plan.peak:g}/s is above the cap of "
-                             f"{max_rps:g}/s for this target (--max-rps)")
+        schedule.check_cap(plan, max_rps)
     report_dir = Path(args.report_dir) if args.report_dir else None
     if report_dir is not None:
         _check_report_dir(report_dir)
     if args.web:
         _check_web_port(args.web_port)
-    users = args.processes if plan is not None else (args.users or DEFAULT_USERS)
+    users = args.processes if plan is not None else (args.users or options.DEFAULT_USERS)
     return Plan(args, seconds, parsed_thresholds, app.app_id, platforms, max_rps, target,
                 report_dir, plan, users, max_in_flight)
 
@@ -266,8 +260,7 @@ def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd:
     args = plan.args
     shaped = args.shape is not None and plan.rate_plan is None  # a rate plan holds its shape
     files = f"{LOCUSTFILE},{SHAPEFILE}" if shaped else str(LOCUSTFILE)
-    # The open model: every process's fleet at once (Locust paces a spawn rate of 1 by a second).
-    spawn_rate = args.spawn_rate if args.spawn_rate and plan.rate_plan is None else plan.users * 100
+    spawn_rate = plan.users if plan.rate_plan is not None else (args.spawn_rate or plan.users)
     command = [
         sys.executable, "-m", "locust", "-f", files,
         "-u", str(plan.users), "-r", str(spawn_rate),

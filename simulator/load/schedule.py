@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from simulator.errors import InputError
+from simulator.load import shapes
 
 MAX_RATE = 1_000_000.0  # requests per second: far past what one machine can send
 _POINT = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
@@ -134,6 +135,13 @@ def check_rate(text: str) -> float:
     return rate
 
 
+def check_cap(plan: RatePlan, max_rps: float) -> None:
+    """A plan whose peak is above the target's rate cap (0: none) is an InputError."""
+    if max_rps and plan.peak > max_rps:
+        raise InputError(f"the rate's peak of {plan.peak:g}/s is above the cap of "
+                         f"{max_rps:g}/s for this target (--max-rps)")
+
+
 def format_ramp(plan: RatePlan) -> str:
     """The plan in `parse_ramp`'s syntax (how `ctvsim load` hands it to Locust)."""
     return ",".join(f"{t!r}s:{r!r}" for t, r in plan.points)
@@ -159,8 +167,6 @@ def shape_plan(name: str, curve: Sequence[float], peak: float, length: float) ->
     """A load shape as a rate plan over ``length`` seconds with ``peak`` at its top: ``day``
     plays the diurnal ``curve`` (24 hourly weights) from local midnight, ``step`` and
     ``spike`` are those of the closed model (`shapes.py`), in requests per second."""
-    from simulator.load import shapes
-
     if name == "day":
         top = max(curve) or 1.0
         points = [(length * hour / 24, peak * curve[hour % 24] / top) for hour in range(25)]

@@ -52,7 +52,7 @@ class Fleet:
     plan: RatePlan
     phase: float
     max_in_flight: int
-    pool: DevicePool  # built at test start, before Locust's run-time clock starts
+    pool: DevicePool
     seconds: float = math.inf  # the schedule's length, from the fleet's first send
     account: RateAccount = field(default_factory=RateAccount)
     running: bool = False
