@@ -8,11 +8,22 @@ device costs its state (a few KB), not its events, so thousands can be walked si
 (the load harness walks one per Locust user; ``ctvsim generate`` merges many by time).
 
 The model, per device (parameters from the platform profile and the app):
-- install: a local day drawn uniformly from the install window; that day's launches are drawn
-  like any active day's, and the first of them is the install (``first_open``); a profile
-  share of devices sends ``first_open`` on launch 2 too, as AppsFlyer's ``counter < 2`` SDKs do;
+- population: a share of the devices (``installed_base``) had the app before the period
+  starts; the others install during it. ``"auto"`` sizes each platform's installed base so
+  that the new installs balance its churn, so a live app's mix and daily volume hold from the
+  first day (a launch, where every device installs during the period, is share 0);
+- install: a new install's local day is drawn uniformly from the install window; that day's
+  launches are drawn like any active day's, and the first of them is the install
+  (``first_open``); a profile share of devices sends ``first_open`` on launch 2 too, as
+  AppsFlyer's ``counter < 2`` SDKs do;
+- installed base: such a device's first request is its ``first_open`` in the warm-up hour
+  before the period (``launch`` 0: it introduces a device the receiver would know, since it
+  installed long ago; ``warm_up=False`` leaves it out for a receiver that already knows
+  them), then the period's sessions from its first active day on;
 - retention: the device stops using the app after an exponential lifetime whose median is the
-  profile's half-life; before that, each later local day is active with the profile's daily
+  profile's half-life (for the installed base, counted from the period's start: an
+  exponential lifetime has no memory, so the remaining life of a device still active is
+  distributed like a new one's); before that, each later local day is active with the profile's daily
   probability, multiplied by the weekend factor on Saturdays and Sundays (a factor that would
   push the probability above 1 raises that day's launch count instead);
 - launches per active day: ``1 + Poisson(mean - 1)``, so the mean is the profile's and every
@@ -41,7 +52,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from typing import NamedTuple, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 from simulator import contract
 from simulator.devices import Device
@@ -49,8 +60,8 @@ from simulator.instants import parse_instant
 from simulator.profiles import App, Behaviour, EventSpec, ProfileSet
 
 __all__ = [
-    "MS_PER_DAY", "MS_PER_HOUR", "Event", "Period", "SimClock", "Simulation",
-    "merge_by_time", "parse_start",
+    "AUTO", "MS_PER_DAY", "MS_PER_HOUR", "WARM_UP_MS", "Event", "InstalledBase", "Period",
+    "SimClock", "Simulation", "merge_by_time", "parse_start", "steady_share",
 ]
 
 T = TypeVar("T")
@@ -64,6 +75,13 @@ SHORTEST_SESSION_MS = 5_000
 ADOPTION_MEAN_DAYS = 1.5
 _INSTALL_TRIES = 16
 MERGE_WINDOW_MS = 6 * MS_PER_HOUR
+# The installed base introduces itself (its first_opens) in the hour before the period.
+WARM_UP_MS = MS_PER_HOUR
+# An installed-base device had its install and at least one more launch before the period.
+_LAUNCHES_BEFORE = 2
+AUTO: Literal["auto"] = "auto"
+InstalledBase = float | Literal["auto"]  # a share of the devices in [0, 1], or AUTO
+_HASH_SPAN = 2 ** 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +145,9 @@ class Event(NamedTuple):
     time_ms: int
     operation: str  # contract.FIRST_OPEN, SESSION or INAPP
     app_version: str
-    launch: int  # 1 for the install; an in-app event carries its session's launch number
+    # 1 for the install, 0 for an installed-base device's warm-up first_open; an in-app
+    # event carries its session's launch number
+    launch: int
     length_ms: int = 0  # launches: how long the app then stays open
     spec: EventSpec | None = None  # in-app events: the catalogue entry
     revenue: float | None = None  # in-app events whose entry carries revenue
@@ -252,9 +272,13 @@ class Simulation:
     """
 
     def __init__(self, profile_set: ProfileSet, app: App, period: Period, seed: int,
-                 worker: int = 0, install_window: Period | None = None) -> None:
+                 worker: int = 0, install_window: Period | None = None,
+                 installed_base: InstalledBase = 0.0, warm_up: bool = True) -> None:
         if period.duration_ms <= 0:
             raise ValueError("the period must not be empty")
+        if installed_base != AUTO and not 0.0 <= float(installed_base) <= 1.0:
+            raise ValueError(f"the installed base is a share in [0, 1] or {AUTO!r}, "
+                             f"got {installed_base!r}")
         self.profile_set = profile_set
         self.app = app
         self.period = period
@@ -264,10 +288,13 @@ class Simulation:
         if not (period.start_ms <= self.install_window.start_ms
                 < self.install_window.end_ms <= period.end_ms):
             raise ValueError("the install window must be a non-empty part of the period")
+        self.installed_base = installed_base
+        self.warm_up = warm_up
         self._catalogue = _Catalogue.of(app, period)
         self._rhythms: dict[str, _Rhythm] = {}
         self._calendars: dict[str, tuple[_LocalDay, ...]] = {}
         self._day_starts: dict[str, tuple[int, ...]] = {}
+        self._base_thresholds: dict[str, int] = {}
         # Copied per device: cheaper than building a personalised hash each time.
         self._install_hash = hashlib.blake2b(digest_size=8, person=b"ctvsim-install")
 
@@ -285,6 +312,19 @@ class Simulation:
             days = self._calendars[timezone] = _local_days(timezone, self.period)
         return days
 
+    def base_share(self, platform: str) -> float:
+        """The share of `platform`'s devices that installed before the period."""
+        if self.installed_base == AUTO:
+            return steady_share(self.rhythm(platform), self.install_window.days)
+        return float(self.installed_base)
+
+    def _base_threshold(self, platform: str) -> int:
+        threshold = self._base_thresholds.get(platform)
+        if threshold is None:
+            threshold = self._base_thresholds[platform] = round(
+                self.base_share(platform) * _HASH_SPAN)
+        return threshold
+
     def day_starts(self, timezone: str) -> tuple[int, ...]:
         """Unix ms of each local day's start in ``calendar(timezone)``, for bisecting."""
         starts = self._day_starts.get(timezone)
@@ -297,26 +337,42 @@ class Simulation:
         """Device ``index``'s own random stream (string seeds hash stably across runs)."""
         return random.Random(f"ctvsim-timeline:{self.seed}:{self.worker}:{index}")
 
-    def timeline(self, device: Device, index: int) -> Iterator[Event]:
+    def timeline(self, device: Device, index: int, installed: bool | None = None,
+                 ) -> Iterator[Event]:
         """Device ``index``'s events in time order, lazily; the first is its first_open.
 
-        Times strictly increase; a launch starts after the previous session (plus a gap)
-        ends; in-app events fall inside their session.
+        ``installed`` says whether the device belongs to the installed base (None: drawn
+        with the platform's share). Times strictly increase; a launch starts after the
+        previous session (plus a gap) ends; in-app events fall inside their session.
         """
-        return self.bounded_timeline(device, index)[1]
+        return self.bounded_timeline(device, index, installed)[1]
 
-    def not_before(self, device: Device, index: int) -> int:
-        """A cheap lower bound of the timeline's first event (the start of its install day):
-        lets a merge start a timeline, and pay for its state, only when it is due."""
-        starts = self.day_starts(device.timezone)
-        return max(starts[_install_day(self, index, starts)], self.period.start_ms)
+    def not_before(self, device: Device, index: int, installed: bool | None = None) -> int:
+        """A cheap lower bound of the timeline's first event (the start of its install day,
+        or the period's or warm-up's start): lets a merge start a timeline, and pay for its
+        state, only when it is due."""
+        return self.bounded_timeline(device, index, installed)[0]
 
-    def bounded_timeline(self, device: Device, index: int) -> tuple[int, Iterator[Event]]:
-        """``(not_before(...), timeline(...))`` with the install day drawn once for both."""
+    def bounded_timeline(self, device: Device, index: int, installed: bool | None = None,
+                         ) -> tuple[int, Iterator[Event]]:
+        """``(not_before(...), timeline(...))`` with the arrival drawn once for both (the
+        timeline itself is a generator: nothing of it is built until it is first advanced)."""
         starts = self.day_starts(device.timezone)
-        install_day = _install_day(self, index, starts)
-        return (max(starts[install_day], self.period.start_ms),
-                _walk(self, device, index, install_day))
+        install_day, warm_ms = _arrival(self, device.platform, index, starts, installed)
+        if warm_ms is None:
+            not_before = max(starts[install_day], self.period.start_ms)
+        else:
+            not_before = warm_ms if self.warm_up else self.period.start_ms
+        return not_before, _walk(self, device, index, install_day, warm_ms)
+
+
+def steady_share(rhythm: _Rhythm, days: float) -> float:
+    """The installed base's share of the devices at which the new installs of ``days`` days
+    balance its churn: with mean lifetime L, a base of B loses B / L devices a day, which N
+    new installs over ``days`` days replace when N / days = B / L, so B / (B + N) =
+    L / (L + days). Each new install churns too, at the same rate, and is replaced in turn."""
+    lifetime = rhythm.lifetime_scale
+    return lifetime / (lifetime + days)
 
 
 def _draw_day(rng: random.Random, day: _LocalDay, hours: tuple[float, ...],
@@ -330,18 +386,29 @@ def _draw_day(rng: random.Random, day: _LocalDay, hours: tuple[float, ...],
     return launches
 
 
-def _install_day(sim: Simulation, index: int, day_starts: tuple[int, ...]) -> int:
-    """The local day of the install: the one holding a uniform instant of the install window.
+def _arrival(sim: Simulation, platform: str, index: int, day_starts: tuple[int, ...],
+             installed: bool | None) -> tuple[int, int | None]:
+    """``(install day, None)`` for a new install: the local day holding a uniform instant of
+    the install window; ``(0, warm-up instant)`` for the installed base, whose period starts
+    on its first local day.
 
-    Drawn from a hash of (seed, worker, index) rather than the device's random stream, so
-    ``Simulation.not_before`` can compute it without building that stream.
+    Drawn from one hash of (seed, worker, index) rather than the device's random stream, so
+    ``Simulation.not_before`` can compute it without building that stream: values below the
+    platform's base threshold are the installed base (spread over the warm-up hour), the
+    rest are spread over the install window (with no installed base, as they always were).
     """
-    window = sim.install_window
     hashed = sim._install_hash.copy()
     hashed.update(f"{sim.seed}:{sim.worker}:{index}".encode())
-    digest = hashed.digest()
-    instant = window.start_ms + int.from_bytes(digest) * window.duration_ms // 2 ** 64
-    return max(bisect.bisect_right(day_starts, instant) - 1, 0)
+    drawn = int.from_bytes(hashed.digest())
+    threshold = sim._base_threshold(platform) if installed is None else (
+        _HASH_SPAN if installed else 0)
+    if drawn < threshold:
+        period_start = sim.period.start_ms
+        return 0, period_start - WARM_UP_MS + drawn * WARM_UP_MS // threshold
+    window = sim.install_window
+    instant = window.start_ms + (drawn - threshold) * window.duration_ms // (
+        _HASH_SPAN - threshold)
+    return max(bisect.bisect_right(day_starts, instant) - 1, 0), None
 
 
 def _install_launches(sim: Simulation, rng: random.Random, rhythm: _Rhythm,
@@ -358,26 +425,44 @@ def _install_launches(sim: Simulation, rng: random.Random, rhythm: _Rhythm,
     return [max(day.hour_starts[0], period.start_ms)]
 
 
-def _walk(sim: Simulation, device: Device, index: int, install_day: int) -> Iterator[Event]:
+def _active_day(rng: random.Random, rhythm: _Rhythm, day: _LocalDay) -> list[int]:
+    """A later day's launches: none unless the day is active (weekends by their own odds)."""
+    if day.weekend:
+        if rng.random() < rhythm.weekend_active:
+            return _draw_day(rng, day, rhythm.hours, rhythm.weekend_counts)
+    elif rng.random() < rhythm.weekday_active:
+        return _draw_day(rng, day, rhythm.hours, rhythm.weekday_counts)
+    return []
+
+
+def _walk(sim: Simulation, device: Device, index: int, install_day: int,
+          warm_ms: int | None) -> Iterator[Event]:
     rng = sim.rng(index)
     rhythm = sim.rhythm(device.platform)
     catalogue = sim._catalogue
     days = sim.calendar(device.timezone)
-    end_ms = sim.period.end_ms
+    start_ms, end_ms = sim.period.start_ms, sim.period.end_ms
     random_, gauss = rng.random, rng.gauss
 
-    launches = _install_launches(sim, rng, rhythm, days[install_day])
-    twice = random_() < rhythm.second_first_open
+    if warm_ms is None:
+        launches = _install_launches(sim, rng, rhythm, days[install_day])
+        twice = random_() < rhythm.second_first_open
+        launch, install_ms = 0, launches[0]
+    else:  # the installed base: the period finds it mid-life, its first day partly gone
+        launches = [time_ms for time_ms in _active_day(rng, rhythm, days[0])
+                    if time_ms >= start_ms]
+        twice, launch, install_ms = False, _LAUNCHES_BEFORE, start_ms
     lifetime = -math.log(1.0 - random_()) * rhythm.lifetime_scale
     final = bisect.bisect_right(catalogue.final_version, random_())
     upgrade_ms = catalogue.release_ms[final]
-    if final and upgrade_ms > sim.period.start_ms:
+    if final and upgrade_ms > start_ms:
         upgrade_ms += int(rng.expovariate(1.0) * ADOPTION_MEAN_DAYS * MS_PER_DAY)
-    install_ms = launches[0]
     before = max(bisect.bisect_right(catalogue.release_ms[:final], install_ms) - 1, 0)
     versions = (catalogue.versions[before], catalogue.versions[final])
+    if warm_ms is not None and sim.warm_up:
+        yield _new(Event, (warm_ms, contract.FIRST_OPEN, versions[0], 0, 0, None, None))
 
-    busy_until, launch, day_index = launches[0], 0, install_day
+    busy_until, day_index = install_ms, install_day
     while True:
         for start in launches:
             start = max(start, busy_until)
@@ -399,12 +484,7 @@ def _walk(sim: Simulation, device: Device, index: int, install_day: int) -> Iter
             day_index += 1
             if day_index >= len(days) or day_index - install_day >= lifetime:
                 return
-            day = days[day_index]
-            if day.weekend:
-                if random_() < rhythm.weekend_active:
-                    launches = _draw_day(rng, day, rhythm.hours, rhythm.weekend_counts)
-            elif random_() < rhythm.weekday_active:
-                launches = _draw_day(rng, day, rhythm.hours, rhythm.weekday_counts)
+            launches = _active_day(rng, rhythm, days[day_index])
 
 
 def _inapp(rng: random.Random, catalogue: _Catalogue, start: int, length: int, end_ms: int,

@@ -263,3 +263,87 @@ def test_parse_start_reads_iso_instants() -> None:
     assert parse_start("2026-03-02T00:00:00Z") == 1772409600000
     assert parse_start("2026-03-02T01:00:00+01:00") == 1772409600000
     assert parse_start("2026-03-02") == 1772409600000
+
+
+def _sessions_per_local_day(sim: Simulation, profiles: ProfileSet, devices: int, seed: int,
+                            ) -> dict[str, Counter[dt.date]]:
+    """Per platform, the sessions that start on each device-local date."""
+    per_day: dict[str, Counter[dt.date]] = defaultdict(Counter)
+    zones: dict[str, zoneinfo.ZoneInfo] = {}
+    for index, device in enumerate(DeviceFactory(profiles, seed=seed).devices(devices)):
+        zone = zones.setdefault(device.timezone, zoneinfo.ZoneInfo(device.timezone))
+        counts = per_day[device.platform]
+        for event in sim.timeline(device, index):
+            if event.operation == contract.SESSION:
+                counts[dt.datetime.fromtimestamp(event.time_ms / 1000, zone).date()] += 1
+    return per_day
+
+
+def test_a_launch_ramps_up_and_a_steady_population_stays_flat(profile_set: ProfileSet,
+                                                               ) -> None:
+    """A generated fortnight of a live app: with the installed base on (the default share,
+    at which new installs balance churn), each weekday's sessions lie within 10 % of the
+    weekdays' mean, and weekends are busier by each platform's weekend factor; with no
+    installed base (a launch) the days ramp up instead."""
+    app = profile_set.apps[APP]
+    period = Period.of_days(START, DAYS)
+    full = [dt.date(2026, 3, 2) + dt.timedelta(days=n) for n in range(1, DAYS - 1)]
+
+    def weekday_spread(per_day: dict[str, Counter[dt.date]]) -> tuple[float, float]:
+        total = sum(per_day.values(), Counter())
+        weekdays = [total[d] for d in full if d.weekday() < 5]
+        mean = statistics.fmean(weekdays)
+        return min(weekdays) / mean, max(weekdays) / mean
+
+    steady = _sessions_per_local_day(
+        Simulation(profile_set, app, period, seed=8, installed_base="auto"),
+        profile_set, 6000, 8)
+    low, high = weekday_spread(steady)
+    assert 0.9 <= low and high <= 1.1, (low, high)
+    expected = observed = 0.0
+    for platform, counts in steady.items():
+        weekday = statistics.fmean(counts[d] for d in full if d.weekday() < 5)
+        expected += weekday * profile_set.profiles[platform].behaviour.weekend_factor
+        observed += statistics.fmean(counts[d] for d in full if d.weekday() >= 5)
+    assert observed / expected == pytest.approx(1.0, abs=0.05)
+
+    launch = _sessions_per_local_day(Simulation(profile_set, app, period, seed=8),
+                                     profile_set, 6000, 8)
+    low, high = weekday_spread(launch)
+    assert high / low > 2, "a launch week ramps up from its first days"
+
+
+def test_the_installed_base_introduces_itself_before_the_period(profile_set: ProfileSet,
+                                                                ) -> None:
+    """An installed-base device's first request is a first_open (launch 0) in the warm-up
+    hour before the period, then sessions only; without the warm-up it starts with a session
+    inside the period. A new install still starts with its first_open inside it."""
+    app = profile_set.apps[APP]
+    period = Period.of_days(START, 3)
+    devices = list(DeviceFactory(profile_set, seed=3).devices(400))
+    for warm_up in (True, False):
+        sim = Simulation(profile_set, app, period, seed=3, installed_base=0.5, warm_up=warm_up)
+        base = 0
+        for index, device in enumerate(devices):
+            events = list(sim.timeline(device, index))
+            if not events:
+                continue
+            assert sim.not_before(device, index) <= events[0].time_ms
+            if events[0].launch == 1:  # a new install
+                assert events[0].operation == contract.FIRST_OPEN
+                assert events[0].time_ms >= period.start_ms
+                continue
+            base += 1
+            if warm_up:
+                first, *rest = events
+                assert first.operation == contract.FIRST_OPEN and first.launch == 0
+                assert period.start_ms - MS_PER_HOUR <= first.time_ms < period.start_ms
+            else:
+                rest = events
+            assert all(e.operation != contract.FIRST_OPEN for e in rest)
+            assert all(e.time_ms >= period.start_ms for e in rest)
+        assert 150 < base < 250
+    forced = Simulation(profile_set, app, period, seed=3, installed_base=1.0)
+    assert next(forced.timeline(devices[0], 0, installed=False)).launch == 1
+    with pytest.raises(ValueError, match="installed base"):
+        Simulation(profile_set, app, period, seed=3, installed_base=1.5)
