@@ -33,6 +33,7 @@ class Summary:
     end_ms: int
     app_id: str
     requests: Counter[tuple[str, str]]  # (operation, platform) -> count
+    warm_up: int = 0  # of them, the installed base's first_opens before the period
 
     @property
     def total(self) -> int:
@@ -52,13 +53,15 @@ class Traffic:
     @classmethod
     def build(cls, profiles_dir: Path | None, app_id: str | None,
               platforms: list[str] | None, n_devices: int, period: Period,
-              seed: int) -> Traffic:
+              seed: int, *, installed_base: behaviour.InstalledBase = behaviour.AUTO,
+              warm_up: bool = True) -> Traffic:
         profile_set = profiles.load_profiles(profiles_dir)
         app = profile_set.app(app_id)
         chosen = profile_set.app_platforms(app, platforms)
         restricted = dataclasses.replace(
             profile_set, profiles={name: profile_set.profiles[name] for name in chosen})
-        return cls(behaviour.Simulation(restricted, app, period, seed),
+        return cls(behaviour.Simulation(restricted, app, period, seed,
+                                        installed_base=installed_base, warm_up=warm_up),
                    payloads.AppPayloads(app, targets.signing_key(app, None)),
                    lambda: devices.DeviceFactory(restricted, seed).devices(n_devices),
                    n_devices)
@@ -87,8 +90,10 @@ class Traffic:
                    for index, device in enumerate(self.devices()))
         progress = ProgressBar("generate")
         chunk: list[bytes] = []
-        append, written = chunk.append, 0
+        append, written, warm_up = chunk.append, 0, 0
         for time_ms, event, (builder, line_heads) in behaviour.merge_by_time(streams):
+            if not event.launch:
+                warm_up += 1
             head = line_heads[event.operation]
             head[1] += 1
             append(builder.record(event, next(ids), head[0]))
@@ -96,12 +101,12 @@ class Traffic:
                 out.write(b"".join(chunk))
                 written += len(chunk)
                 chunk.clear()
-                progress.update((time_ms - period.start_ms) / period.duration_ms, written,
-                                "requests")
+                progress.update(max(0, time_ms - period.start_ms) / period.duration_ms,
+                                written, "requests")
         out.write(b"".join(chunk))
         progress.close()
         counts = Counter({(operation, platform): head[1]
                           for platform, line_heads in heads.items()
                           for operation, head in line_heads.items() if head[1]})
         return Summary(self.count, period.start_ms, period.end_ms, sim.app.app_id,
-                       counts)
+                       counts, warm_up)

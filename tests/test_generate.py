@@ -101,6 +101,9 @@ def test_the_mock_key_signs_even_with_an_environment_key_unless_told(
     (["--days", "0.0000001"], "at least one minute"),
     (["--start", "9999-12-31"], "between 1970 and 9000"),
     (["--platforms", "roku", "--mix"], "not allowed with argument"),
+    (["--installed-base", "1.5"], "'auto' or a share from 0 to 1, got '1.5'"),
+    (["--installed-base", "-0.1"], "'auto' or a share from 0 to 1"),
+    (["--installed-base", "most"], "'auto' or a share from 0 to 1, got 'most'"),
 ])
 def test_bad_arguments_are_one_line_usage_errors(
         args: list[str], message: str, tmp_path: Path,
@@ -129,3 +132,38 @@ def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
         out.write(b"new, half")
         raise KeyboardInterrupt
     assert target.read_bytes() == b"old" and list(tmp_path.iterdir()) == [target]
+
+
+def test_the_installed_base_introduces_itself_in_the_hour_before_the_period(
+        generated: Path, tmp_path: Path) -> None:
+    """By default part of the devices are installed already: their first_opens open the file,
+    in the hour before the period; the new installs' first_opens fall inside it. Without the
+    warm-up those devices start with sessions; with no installed base nothing precedes the
+    period."""
+    start = 1772409600000  # 2026-03-02T00:00:00Z, ARGS' start
+
+    def first_requests(path: Path) -> dict[str, dict[str, object]]:
+        firsts: dict[str, dict[str, object]] = {}
+        for line in path.read_bytes().splitlines():
+            record = orjson.loads(line)
+            firsts.setdefault(contract.custom_id(orjson.loads(record["body"])) or "", record)
+        return firsts
+
+    firsts = first_requests(generated)
+    before = [r for r in firsts.values() if int(str(r["time"])) < start]
+    assert all(r["operation"] == contract.FIRST_OPEN for r in firsts.values())
+    assert all(start - 3_600_000 <= int(str(r["time"])) for r in before)
+    assert 0.3 < len(before) / len(firsts) < 0.99
+
+    cold = tmp_path / "cold.jsonl"
+    assert main([*ARGS, "--no-warm-up", "-o", str(cold)]) == 0
+    cold_firsts = first_requests(cold)
+    assert min(int(str(r["time"])) for r in cold_firsts.values()) >= start
+    assert sum(r["operation"] == contract.SESSION for r in cold_firsts.values()) > 0.3 * len(
+        cold_firsts)
+
+    launch = tmp_path / "launch.jsonl"
+    assert main([*ARGS, "--installed-base", "0", "-o", str(launch)]) == 0
+    launch_firsts = first_requests(launch)
+    assert min(int(str(r["time"])) for r in launch_firsts.values()) >= start
+    assert all(r["operation"] == contract.FIRST_OPEN for r in launch_firsts.values())

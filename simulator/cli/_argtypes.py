@@ -40,6 +40,19 @@ non_negative_float = number(float, 0, strict=False)
 port = number(int, 0, strict=False, maximum=65535)  # 0: any free port
 
 
+def installed_base(text: str) -> float | str:
+    """``auto`` or a share of the devices from 0 to 1 (``--installed-base``)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"'auto' or a share from 0 to 1, got {text!r}")
+    return value
+
+
 def path_text(text: str) -> str:
     """A file or directory name as given (``-`` included); no operating system takes one with
     a NUL byte in it, so it is refused here, with the other usage errors."""

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simulator.cli import UsageError
-from simulator.cli._argtypes import path, path_text, positive_float, positive_int
+from simulator.cli._argtypes import (
+    installed_base,
+    path,
+    path_text,
+    positive_float,
+    positive_int,
+)
 from simulator.instants import DEFAULT_START
 
 if TYPE_CHECKING:
@@ -46,6 +52,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="every platform the app runs on, by profile weight (the default)")
     parser.add_argument("--app", metavar="ID", help="app id from apps.yaml (default: the "
                         "first app on the normal plan)")
+    parser.add_argument(
+        "--installed-base", type=installed_base, default="auto", metavar="auto|SHARE",
+        help="share of the devices installed before the period, 0 to 1 (0: a launch, every "
+        "device installs during it); auto (the default): per platform, the share whose churn "
+        "the other devices' installs balance, so daily volume holds steady")
+    parser.add_argument(
+        "--no-warm-up", dest="warm_up", action="store_false",
+        help="leave out the installed base's first_opens (written in the hour before the "
+        "period by default, so a target that replays the file knows every device)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--profiles", type=path, metavar="DIR",
                         help="extra profiles that add to or override the bundled ones")
@@ -75,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--start/--days: the period must lie between 1970 and 9000")
     from simulator.traffic import Traffic
 
-    traffic = Traffic.build(args.profiles, args.app, platforms, args.devices, period, args.seed)
+    traffic = Traffic.build(args.profiles, args.app, platforms, args.devices, period, args.seed,
+                            installed_base=args.installed_base, warm_up=args.warm_up)
     started = time.monotonic()
     if args.output == "-":
         try:
@@ -109,6 +125,9 @@ def _print_summary(summary: Summary, output: str, elapsed: float) -> None:
     lines = [f"generated {summary.total:,} requests from {summary.devices:,} devices of app "
              f"{summary.app_id}, {iso(summary.start_ms)} .. {iso(summary.end_ms)} ({days:g} "
              f"days) in {elapsed:.1f} s -> {output}"]
+    if summary.warm_up:
+        lines.append(f"  of them {summary.warm_up:,} first_opens of the installed base, in the "
+                     "warm-up hour before the period")
     operations = contract.OPERATIONS
     platforms = sorted({platform for _, platform in summary.requests})
     width = max([len(name) for name in platforms] + [8])
