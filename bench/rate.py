@@ -117,9 +117,9 @@ def pool_memory(devices: int) -> dict[str, float]:
     before = _rss_mb()
     tracemalloc.start()
     world = World(profile_set, app, app.dev_key, WorldSettings(1, 0, None, tuple(platforms)))
-    pool = DevicePool(lambda platform: world.life(platform, 0.0),
+    pool = DevicePool(lambda platform, installed, at: world.life(platform, 0.0, installed, at),
                       [p.platform for p in mix.values], list(mix.weights), devices,
-                      random.Random(1), world.period.start_ms, MS_PER_DAY)
+                      random.Random(1), world.period.start_ms, world.period.end_ms, MS_PER_DAY)
     while pool.born < devices:
         taken = pool.take()
         assert taken is not None

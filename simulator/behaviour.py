@@ -23,9 +23,10 @@ The model, per device (parameters from the platform profile and the app):
 - retention: the device stops using the app after an exponential lifetime whose median is the
   profile's half-life (for the installed base, counted from the period's start: an
   exponential lifetime has no memory, so the remaining life of a device still active is
-  distributed like a new one's); before that, each later local day is active with the profile's daily
-  probability, multiplied by the weekend factor on Saturdays and Sundays (a factor that would
-  push the probability above 1 raises that day's launch count instead);
+  distributed like a new one's); the timeline returns the instant it churned, where a load
+  run's new install takes its place; before that, each later local day is active with the
+  profile's daily probability, multiplied by the weekend factor on Saturdays and Sundays (a
+  factor that would push the probability above 1 raises that day's launch count instead);
 - launches per active day: ``1 + Poisson(mean - 1)``, so the mean is the profile's and every
   active day has at least one;
 - launch times: an hour from the named 24-hour curve in the device's local time (each local
@@ -48,7 +49,7 @@ import math
 import random
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
@@ -61,7 +62,8 @@ from simulator.profiles import App, Behaviour, EventSpec, ProfileSet
 
 __all__ = [
     "AUTO", "MS_PER_DAY", "MS_PER_HOUR", "WARM_UP_MS", "Event", "InstalledBase", "Period",
-    "SimClock", "Simulation", "merge_by_time", "parse_start", "steady_share",
+    "SimClock", "Simulation", "Timeline", "merge_by_time", "parse_installed_base", "parse_start",
+    "steady_share",
 ]
 
 T = TypeVar("T")
@@ -81,6 +83,7 @@ WARM_UP_MS = MS_PER_HOUR
 _LAUNCHES_BEFORE = 2
 AUTO: Literal["auto"] = "auto"
 InstalledBase = float | Literal["auto"]  # a share of the devices in [0, 1], or AUTO
+Timeline = Generator["Event", None, int]  # returns the instant the device churned
 _HASH_SPAN = 2 ** 64
 
 
@@ -102,6 +105,19 @@ class Period:
     @property
     def days(self) -> float:
         return self.duration_ms / MS_PER_DAY
+
+
+def parse_installed_base(text: str) -> InstalledBase:
+    """``auto`` or a share from 0 to 1; a ValueError says what is allowed."""
+    if str(text).strip().lower() == AUTO:
+        return AUTO
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise ValueError(f"{AUTO!r} or a share from 0 to 1, got {str(text)!r}")
+    return value
 
 
 def parse_start(text: str) -> int:
@@ -338,14 +354,17 @@ class Simulation:
         return random.Random(f"ctvsim-timeline:{self.seed}:{self.worker}:{index}")
 
     def timeline(self, device: Device, index: int, installed: bool | None = None,
-                 ) -> Iterator[Event]:
+                 installs_at: int | None = None) -> Timeline:
         """Device ``index``'s events in time order, lazily; the first is its first_open.
 
         ``installed`` says whether the device belongs to the installed base (None: drawn
-        with the platform's share). Times strictly increase; a launch starts after the
-        previous session (plus a gap) ends; in-app events fall inside their session.
+        with the platform's share); ``installs_at`` makes it a new install on or after that
+        instant (one that takes the place of a device that churned then). Times strictly
+        increase; a launch starts after the previous session (plus a gap) ends; in-app
+        events fall inside their session. The generator's return value is the instant the
+        device churned (the start of the first day it no longer lives), or the period's end.
         """
-        return self.bounded_timeline(device, index, installed)[1]
+        return self.bounded_timeline(device, index, installed, installs_at)[1]
 
     def not_before(self, device: Device, index: int, installed: bool | None = None) -> int:
         """A cheap lower bound of the timeline's first event (the start of its install day,
@@ -354,16 +373,20 @@ class Simulation:
         return self.bounded_timeline(device, index, installed)[0]
 
     def bounded_timeline(self, device: Device, index: int, installed: bool | None = None,
-                         ) -> tuple[int, Iterator[Event]]:
+                         installs_at: int | None = None) -> tuple[int, Timeline]:
         """``(not_before(...), timeline(...))`` with the arrival drawn once for both (the
         timeline itself is a generator: nothing of it is built until it is first advanced)."""
         starts = self.day_starts(device.timezone)
+        if installs_at is not None:
+            day = max(bisect.bisect_right(starts, installs_at) - 1, 0)
+            return installs_at, _walk(self, device, index, day, None, installs_at)
         install_day, warm_ms = _arrival(self, device.platform, index, starts, installed)
         if warm_ms is None:
             not_before = max(starts[install_day], self.period.start_ms)
         else:
             not_before = warm_ms if self.warm_up else self.period.start_ms
-        return not_before, _walk(self, device, index, install_day, warm_ms)
+        return not_before, _walk(self, device, index, install_day, warm_ms,
+                                 self.period.start_ms)
 
 
 def steady_share(rhythm: _Rhythm, days: float) -> float:
@@ -412,17 +435,18 @@ def _arrival(sim: Simulation, platform: str, index: int, day_starts: tuple[int, 
 
 
 def _install_launches(sim: Simulation, rng: random.Random, rhythm: _Rhythm,
-                      day: _LocalDay) -> list[int]:
-    """The install day's launches inside the period (a day cut by the period's edge keeps
-    its launches inside it); the first is the install."""
-    period = sim.period
+                      day: _LocalDay, from_ms: int) -> list[int]:
+    """The install day's launches from `from_ms` (the period's start, or a replacement's
+    install instant) to the period's end (a day cut by an edge keeps its launches inside);
+    the first is the install."""
+    end_ms = sim.period.end_ms
     counts = rhythm.weekend_counts if day.weekend else rhythm.weekday_counts
     for _ in range(_INSTALL_TRIES):
         launches = [time_ms for time_ms in _draw_day(rng, day, rhythm.hours, counts)
-                    if period.start_ms <= time_ms < period.end_ms]
+                    if from_ms <= time_ms < end_ms]
         if launches:
             return launches
-    return [max(day.hour_starts[0], period.start_ms)]
+    return [max(day.hour_starts[0], from_ms)]
 
 
 def _active_day(rng: random.Random, rhythm: _Rhythm, day: _LocalDay) -> list[int]:
@@ -436,7 +460,7 @@ def _active_day(rng: random.Random, rhythm: _Rhythm, day: _LocalDay) -> list[int
 
 
 def _walk(sim: Simulation, device: Device, index: int, install_day: int,
-          warm_ms: int | None) -> Iterator[Event]:
+          warm_ms: int | None, from_ms: int) -> Timeline:
     rng = sim.rng(index)
     rhythm = sim.rhythm(device.platform)
     catalogue = sim._catalogue
@@ -445,7 +469,7 @@ def _walk(sim: Simulation, device: Device, index: int, install_day: int,
     random_, gauss = rng.random, rng.gauss
 
     if warm_ms is None:
-        launches = _install_launches(sim, rng, rhythm, days[install_day])
+        launches = _install_launches(sim, rng, rhythm, days[install_day], from_ms)
         twice = random_() < rhythm.second_first_open
         launch, install_ms = 0, launches[0]
     else:  # the installed base: the period finds it mid-life, its first day partly gone
@@ -467,7 +491,7 @@ def _walk(sim: Simulation, device: Device, index: int, install_day: int,
         for start in launches:
             start = max(start, busy_until)
             if start >= end_ms:
-                return
+                return end_ms
             length = max(int(math.exp(rhythm.length_mu + rhythm.length_sigma * gauss())),
                          SHORTEST_SESSION_MS)
             busy_until = start + length + MIN_GAP_MS
@@ -482,8 +506,10 @@ def _walk(sim: Simulation, device: Device, index: int, install_day: int,
         launches = []
         while not launches:
             day_index += 1
-            if day_index >= len(days) or day_index - install_day >= lifetime:
-                return
+            if day_index >= len(days):
+                return end_ms
+            if day_index - install_day >= lifetime:
+                return max(days[day_index].hour_starts[0], start_ms)
             launches = _active_day(rng, rhythm, days[day_index])
 
 

@@ -299,7 +299,7 @@ def test_a_launch_ramps_up_and_a_steady_population_stays_flat(profile_set: Profi
         Simulation(profile_set, app, period, seed=8, installed_base="auto"),
         profile_set, 6000, 8)
     low, high = weekday_spread(steady)
-    assert 0.9 <= low and high <= 1.1, (low, high)
+    assert low >= 0.9 and high <= 1.1, (low, high)
     expected = observed = 0.0
     for platform, counts in steady.items():
         weekday = statistics.fmean(counts[d] for d in full if d.weekday() < 5)

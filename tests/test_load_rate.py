@@ -82,8 +82,10 @@ def test_over_capacity_the_shortfall_is_reported_and_dropped_fails_the_run(
 
 
 def test_the_in_flight_cap_drops_and_names_the_reason(tmp_path: Path) -> None:
+    # A launch (no installed base): a warm-up at 5 requests per 200 ms would take minutes.
     done, summary = rate_run(tmp_path, "--rate", "200", "--duration", "3s",
-                             "--max-in-flight", "5", "--mock-fault", "latency=200")
+                             "--max-in-flight", "5", "--mock-fault", "latency=200",
+                             "--installed-base", "0")
     assert done.returncode == 0, done.stderr[-2000:]
     rate = summary["rate"]
     assert_every_request_accounted_for(rate)

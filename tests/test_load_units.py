@@ -148,8 +148,11 @@ def test_recorder_drain_and_merge_round_trip_like_worker_reports() -> None:
 
 
 def test_request_names_round_trip() -> None:
-    assert parse_name(request_name("inapp", "webos", retried=True)) == ("inapp", "webos", True)
-    assert parse_name("inapp [webos]") == ("inapp", "webos", False)
+    assert parse_name(request_name("inapp", "webos", retried=True)) == (
+        "inapp", "webos", True, False)
+    assert parse_name(request_name("first_open", "roku", retried=True, warm_up=True)) == (
+        "first_open", "roku", True, True)
+    assert parse_name("inapp [webos]") == ("inapp", "webos", False, False)
     assert parse_name("/v1.0/s2s/session") is None
 
 

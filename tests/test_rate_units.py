@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from typing import Any
 
 import pytest
 
@@ -69,15 +70,17 @@ def test_a_bad_ramp_is_an_input_error(text: str) -> None:
         parse_ramp(text)
 
 
-def _world(platforms: tuple[str, ...] = ("roku", "tizen")) -> World:
+def _world(platforms: tuple[str, ...] = ("roku", "tizen"), days: int = 7) -> World:
     profiles = load_profiles()
     app = profiles.app(None)
-    return World(profiles, app, app.dev_key, WorldSettings(3, 0, None, platforms))
+    return World(profiles, app, app.dev_key,
+                 WorldSettings(3, 0, None, platforms, days=days))
 
 
 def _pool(world: World, size: int, seed: int = 1) -> DevicePool:
-    return DevicePool(lambda platform: world.life(platform, 0.0), ["roku", "tizen"], [3, 1],
-                      size, random.Random(seed), world.period.start_ms, 86_400_000)
+    return DevicePool(lambda platform, installed, at: world.life(platform, 0.0, installed, at),
+                      ["roku", "tizen"], [3, 1], size, random.Random(seed),
+                      world.period.start_ms, world.period.end_ms, 86_400_000)
 
 
 def test_the_pool_keeps_every_device_in_order_and_one_request_each() -> None:
@@ -122,6 +125,50 @@ def test_the_pool_is_deterministic_for_a_seed() -> None:
         return out
 
     assert walk() == walk()
+
+
+def test_the_installed_base_warms_up_first_and_churn_brings_new_installs() -> None:
+    """With the whole pool installed, `take(before_ms=start)` hands out exactly one warm-up
+    first_open per device and nothing else; afterwards every first_open is a new install's,
+    which takes the place of a device that churned, from the instant it churned, and the
+    pool keeps its size."""
+    world = _world(days=60)
+    replacements: list[tuple[int, Any]] = []
+
+    def new_life(platform: str, installed: bool, at: int | None) -> Any:
+        life = world.life(platform, 0.0, installed, at)
+        if at is not None:
+            replacements.append((at, life))
+        return life
+
+    pool = DevicePool(new_life, ["roku", "tizen"], [3, 1], 300, random.Random(1),
+                      world.period.start_ms, world.period.end_ms, 86_400_000,
+                      {"roku": 1.0, "tizen": 1.0})
+    warmed = []
+    while (taken := pool.take(before_ms=pool.start_ms)) is not None:
+        member, event = taken
+        assert event.operation == contract.FIRST_OPEN and event.launch == 0
+        assert event.time_ms < pool.start_ms
+        member.life.installed = True
+        warmed.append(member)
+    assert len(warmed) == 300 and len({id(m) for m in warmed}) == 300
+    for member in warmed:
+        pool.give_back(member)
+    installs = 0
+    for _ in range(20_000):
+        taken = pool.take()
+        assert taken is not None
+        member, event = taken
+        assert event.time_ms >= pool.start_ms
+        if event.operation == contract.FIRST_OPEN and event.launch == 1:
+            installs += 1
+            member.life.installed = True
+        pool.give_back(member)
+    assert pool.idle == 300
+    assert installs > 50 and pool.born == 300 + len(replacements)
+    assert len(replacements) - installs <= 300  # the rest wait for their install day
+    for at, life in replacements:
+        assert life.next is None or life.next.time_ms >= at >= pool.start_ms
 
 
 def test_pool_size_follows_the_rate_and_the_rhythm() -> None:

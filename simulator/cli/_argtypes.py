@@ -41,16 +41,13 @@ port = number(int, 0, strict=False, maximum=65535)  # 0: any free port
 
 
 def installed_base(text: str) -> float | str:
-    """``auto`` or a share of the devices from 0 to 1 (``--installed-base``)."""
-    if text.strip().lower() == "auto":
-        return "auto"
+    """``--installed-base``: ``auto`` or a share of the devices from 0 to 1."""
+    from simulator.behaviour import parse_installed_base
+
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"'auto' or a share from 0 to 1, got {text!r}")
-    return value
+        return parse_installed_base(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def path_text(text: str) -> str:

@@ -78,6 +78,12 @@ def register(subparsers: Any) -> None:
         help="allow --target production (real events; rate-capped)")
     add("--max-rps", type=non_negative_float, default=0.0, metavar="R",
         help="cap on requests per second (production: the client's modest default cap)")
+    add("--installed-base", default="auto", metavar="auto|SHARE",
+        help="share of the starting devices that have the app already, 0 to 1 (default auto: "
+        "all; each that churns is replaced by a new install, so installs balance churn)")
+    add("--no-warm-up", dest="warm_up", action="store_false",
+        help="send no warm-up first_opens of the installed base (for a --target that knows "
+        "this seed's devices from an earlier run)")
     add("--profiles", type=path_text, metavar="DIR", help="extra profiles directory")
     add("--mock-fault", action="append", default=[], metavar="SPEC",
         help="fault rule for the embedded mock, e.g. 'status=500,probability=0.1'")
@@ -97,5 +103,6 @@ def run(args: argparse.Namespace) -> int:
         report_dir=args.report_dir, thresholds=tuple(args.threshold), seed=args.seed,
         retries=args.retries, allow_production=args.allow_production, max_rps=args.max_rps,
         profiles=args.profiles, mock_faults=tuple(args.mock_fault),
-        reconcile=not args.no_reconcile,
+        reconcile=not args.no_reconcile, installed_base=args.installed_base,
+        warm_up=args.warm_up,
     ))

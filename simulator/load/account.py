@@ -47,6 +47,7 @@ class RateAccount:
     lateness: Histogram = field(default_factory=Histogram)  # µs, every send
     from_schedule: Histogram = field(default_factory=Histogram)  # µs, scheduled -> answer
     series: list[list[int]] = field(default_factory=list)  # per second: the four columns
+    warm_up_s: float = 0.0  # before the schedule: the installed base's first_opens
 
     # -- the hot path
     def _second(self, offset: float) -> list[int]:
@@ -91,6 +92,7 @@ class RateAccount:
     def merge(self, other: RateAccount) -> None:
         self.planned += other.planned
         self.window_s = max(self.window_s, other.window_s)
+        self.warm_up_s = max(self.warm_up_s, other.warm_up_s)
         self.peak_rps += other.peak_rps
         self.devices += other.devices
         self.max_in_flight += other.max_in_flight
@@ -113,7 +115,7 @@ class RateAccount:
             "in_flight_peak": self.in_flight_peak, "scheduled": self.scheduled,
             "on_time": self.on_time, "late": self.late, "dropped": dict(self.dropped),
             "lateness": self.lateness.to_dict(), "from_schedule": self.from_schedule.to_dict(),
-            "series": self.series,
+            "series": self.series, "warm_up_s": self.warm_up_s,
         }
 
     @classmethod
@@ -124,7 +126,7 @@ class RateAccount:
             int(data["scheduled"]), int(data["on_time"]), int(data["late"]),
             Counter({str(k): int(v) for k, v in data["dropped"].items()}),
             Histogram.from_dict(data["lateness"]), Histogram.from_dict(data["from_schedule"]),
-            [[int(v) for v in row] for row in data["series"]],
+            [[int(v) for v in row] for row in data["series"]], float(data["warm_up_s"]),
         )
 
     @classmethod

@@ -14,6 +14,7 @@ from typing import Any
 from simulator.load.shapes import SHAPES
 
 SPEED_MAX = "max"
+NETWORK_TIMEOUT_S = 10.0  # per attempt: connecting, and waiting for the answer
 # Enough for 1,000 requests/s against a target that takes a second to answer, with room to
 # spare; each is an open connection, so ctvsim raises its open-files limit to match.
 DEFAULT_MAX_IN_FLIGHT = 2000
@@ -72,6 +73,16 @@ def add_arguments(parser: Any) -> None:
         "--ctv-schedule-seconds", type=float, default=0.0,
         help="open model: send for this long from the fleet's first request, then end a local "
         "run once answered (0: until Locust's run time; set -t a little longer)",
+    )
+    group.add_argument(
+        "--ctv-installed-base", default="auto",
+        help="share of the starting devices installed already, 0 to 1 (auto: the share at "
+        "which the first simulated day's new installs balance churn; a device that churns is "
+        "replaced by a new install either way)",
+    )
+    group.add_argument(
+        "--ctv-no-warm-up", action="store_true", default=False,
+        help="the target knows the installed base already: send no warm-up first_opens",
     )
     group.add_argument(
         "--ctv-threshold", action="append", default=[],

@@ -37,7 +37,7 @@ from locust.runners import (
 )
 
 from simulator import collector, targets
-from simulator.behaviour import MS_PER_DAY
+from simulator.behaviour import MS_PER_DAY, parse_installed_base
 from simulator.errors import ExitCode, InputError
 from simulator.load import compat, options, pool, schedule, thresholds
 from simulator.load.account import RateAccount
@@ -46,7 +46,7 @@ from simulator.load.monitor import start_monitor
 from simulator.load.recorder import Recorder
 from simulator.load.summary import Summary, format_table
 from simulator.load.users import DeviceFleet, DeviceUser, Fleet
-from simulator.load.world import INSTALL_WINDOW_DAYS, World, WorldSettings
+from simulator.load.world import INSTALL_WINDOW_DAYS, World, WorldSettings, period_days
 from simulator.profiles import ProfileSet, load_profiles
 from simulator.retries import Pacer, RetryPolicy
 
@@ -115,12 +115,18 @@ def _settings(parsed: Any, host: str | None) -> dict[str, Any]:
         raise InputError(f"--ctv-speed {error}") from None
     if parsed.ctv_retries < 0:
         raise InputError("--ctv-retries must be >= 0")
+    try:
+        installed_base = parse_installed_base(parsed.ctv_installed_base)
+    except ValueError as error:
+        raise InputError(f"--ctv-installed-base {error}") from None
     spec = host or parsed.ctv_target
     target, max_rps = targets.check(spec, parsed.ctv_allow_production, parsed.ctv_max_rps)
     plan = _rate_plan(parsed, speed, max_rps)
     return {
         "rate_plan": plan, "max_in_flight": parsed.ctv_max_in_flight,
         "schedule_seconds": parsed.ctv_schedule_seconds or math.inf,
+        "run_seconds": parsed.ctv_schedule_seconds or getattr(parsed, "run_time", None),
+        "installed_base": installed_base, "warm_up": not parsed.ctv_no_warm_up,
         "target": spec, "base_url": target.base_url, "app": parsed.ctv_app,
         "seed": parsed.ctv_seed, "speed": speed,
         "platforms": options.parse_platforms(parsed.ctv_platforms),
@@ -229,8 +235,10 @@ def _build(environment: Any, harness: Harness) -> None:
     worker = max(0, getattr(environment.runner, "worker_index", 0))
     app = harness.profile_set.app(settings["app"])
     harness.platforms = harness.profile_set.app_platforms(app, settings["platforms"])
-    world_settings = WorldSettings(settings["seed"], worker, settings["speed"],
-                                   tuple(harness.platforms))
+    world_settings = WorldSettings(
+        settings["seed"], worker, settings["speed"], tuple(harness.platforms),
+        settings["installed_base"], settings["warm_up"],
+        period_days(settings["run_seconds"], settings["speed"]))
     harness.world = World(harness.profile_set, app, targets.dev_key(settings["target"], app),
                           world_settings)
     harness.retry = RetryPolicy(
@@ -258,9 +266,11 @@ def _fleet(environment: Any, harness: Harness, app: Any, worker: int, processes:
     world = harness.world
     assert world is not None  # built just before
     devices_pool = pool.DevicePool(
-        lambda platform: world.life(platform, 0.0), [profile.platform for profile in mix.values],
-        list(mix.weights), devices, random.Random(f"ctvsim-load-pool:{settings['seed']}:{worker}"),
-        world.period.start_ms, INSTALL_WINDOW_DAYS * MS_PER_DAY)
+        lambda platform, installed, at: world.life(platform, 0.0, installed, at),
+        [profile.platform for profile in mix.values], list(mix.weights), devices,
+        random.Random(f"ctvsim-load-pool:{settings['seed']}:{worker}"),
+        world.period.start_ms, world.period.end_ms, INSTALL_WINDOW_DAYS * MS_PER_DAY,
+        {platform: world.base_share(platform) for platform in harness.platforms})
     return Fleet(plan, worker / processes, max_in_flight, devices_pool,
                  settings["schedule_seconds"])
 

@@ -6,13 +6,21 @@ timelines' interleaving (launches, then their in-app events, on each device's ow
 A device whose request is on the wire is out of the heap until its answer (and any retries)
 came back: one request of its own at a time, as AppsFlyer's SDKs send, and a slow answer
 delays that device only; the slot goes to the next idle device. A device whose timeline has
-ended is replaced by a new install of the same platform, its timeline shifted to start at
-the pool's current simulated time.
+ended (it churned) is replaced by a new install of the same platform from the instant it
+churned, so new installs balance churn; past the simulated period's end (a run longer than
+it, which `world.period_days` avoids), the new install's timeline is shifted to start at the
+pool's current simulated time.
+
+The installed base (each platform's share of the starting devices; `World.base_share`) had
+the app before the run: their first requests are their warm-up first_opens, keyed in the warm-up
+hour before the period, so they all come out of the heap before any event of the period
+(`take(before_ms=...)` hands out only those: the fleet's warm-up). The other starting
+devices install during the first simulated day, as at a launch.
 
 Devices are born lazily: each starts as a placeholder in the heap, spread evenly over the
-first simulated day (when every device installs), and gets its life, Faker data and timeline
-only when its turn comes. So a pool of 100,000 costs no start-up time and the cost of
-creating devices is spread over the run's first simulated day.
+warm-up hour (the installed base) or the first simulated day (the others), and gets its
+life, Faker data and timeline only when its turn comes. So a pool of 100,000 costs no
+start-up time, and without a warm-up the cost of creating devices is spread over the run.
 
 Size: at rate R, with each device sending e requests per simulated second and simulated time
 running ``speed`` times faster than the wall clock, R / (e * speed) devices keep every device
@@ -27,12 +35,15 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from simulator.behaviour import MS_PER_DAY, Event
+from simulator.behaviour import MS_PER_DAY, WARM_UP_MS, Event
 from simulator.load.world import Life
 from simulator.profiles import App, ProfileSet
 
+# (platform, installed, installs_at) -> a life: a starting device of the installed base or
+# not, or a new install from an instant (None: on the first simulated day)
+NewLife = Callable[[str, bool, int | None], Life]
 MIN_DEVICES = 100
 MAX_DEVICES = 100_000  # per process: past it a bigger pool would only cost memory
 
@@ -60,45 +71,61 @@ def pool_size(peak_rps: float, speed: float, per_day: float, max_in_flight: int)
 
 
 class Member:
-    """A device of the pool: its life (None until it is born), its platform and the shift
-    of its timeline."""
+    """A device of the pool: its life (None until it is born), its platform, the shift of
+    its timeline, and whether it starts installed (for its birth)."""
 
-    __slots__ = ("life", "offset_ms", "platform")
+    __slots__ = ("installed", "life", "offset_ms", "platform")
 
-    def __init__(self, life: Life | None, platform: str, offset_ms: int) -> None:
+    def __init__(self, life: Life | None, platform: str, offset_ms: int,
+                 installed: bool = False) -> None:
         self.life = life
         self.platform = platform
         self.offset_ms = offset_ms
+        self.installed = installed
 
 
 class DevicePool:
     """Idle devices by the simulated time of their next event (see the module docstring)."""
 
-    def __init__(self, new_life: Callable[[str], Life], platforms: Sequence[str],
+    def __init__(self, new_life: NewLife, platforms: Sequence[str],
                  weights: Sequence[float], size: int, rng: random.Random, start_ms: int,
-                 spread_ms: int) -> None:
+                 end_ms: int, spread_ms: int, base_shares: Mapping[str, float] | None = None,
+                 ) -> None:
         self._new_life = new_life
+        self.start_ms = start_ms  # the period's: warm-up events come before it
+        self.end_ms = end_ms
         self.now_ms = start_ms  # simulated time of the last event handed out
         self.size = size
         self.born = 0
         chosen = rng.choices(list(platforms), weights=list(weights), k=size)
-        self._heap: list[tuple[int, int, Member]] = [
-            (start_ms + index * spread_ms // size, index, Member(None, platform, 0))
-            for index, platform in enumerate(chosen)]  # sorted: already a heap
+        shares = base_shares or {}
+        installed = [rng.random() < shares.get(platform, 0.0) for platform in chosen]
+        base = sum(installed)
+        keys = iter([start_ms - WARM_UP_MS + index * WARM_UP_MS // base
+                     for index in range(base)]
+                    + [start_ms + index * spread_ms // (size - base)
+                       for index in range(size - base)])
+        ordered = sorted(zip(chosen, installed, strict=True), key=lambda pair: not pair[1])
+        self._heap: list[tuple[int, int, Member]] = [  # sorted by key: already a heap
+            (next(keys), index, Member(None, platform, 0, base_member))
+            for index, (platform, base_member) in enumerate(ordered)]
         self._order = size  # ties broken by arrival, so the order is deterministic
 
     @property
     def idle(self) -> int:
         return len(self._heap)
 
-    def take(self) -> tuple[Member, Event] | None:
+    def take(self, before_ms: int | None = None) -> tuple[Member, Event] | None:
         """The idle device whose next event comes first, and that event (the device is now
-        busy until `give_back`); None when every device is busy."""
+        busy until `give_back`); None when every device is busy, or when that event is not
+        before `before_ms`."""
         heap = self._heap
         while heap:
+            if before_ms is not None and heap[0][0] >= before_ms:
+                return None
             key, _, member = heapq.heappop(heap)
             if member.life is None:  # its turn to be born: it waits for its first event
-                member.life = self._new_life(member.platform)
+                member.life = self._new_life(member.platform, member.installed, None)
                 self.born += 1
                 self._push(member)
                 continue
@@ -115,8 +142,12 @@ class DevicePool:
         self._push(member)
 
     def _replacement(self, member: Member) -> Member:
-        life = self._new_life(member.platform)
+        assert member.life is not None
+        churned = member.life.ended_ms + member.offset_ms
         self.born += 1
+        if churned < self.end_ms:
+            return Member(self._new_life(member.platform, False, churned), member.platform, 0)
+        life = self._new_life(member.platform, False, None)
         first = life.next.time_ms if life.next is not None else 0
         return Member(life, member.platform, max(0, self.now_ms - first))
 

@@ -32,10 +32,11 @@ ORDERING_WARNING = "ordering"
 
 
 def _harness_attempts(recorder: Recorder) -> dict[tuple[str, str], Counter[str]]:
-    """Outcomes of every attempt (final and retried) per (platform, operation)."""
+    """Outcomes of every attempt (final and retried, warm-up included) per (platform,
+    operation)."""
     attempts: dict[tuple[str, str], Counter[str]] = {}
     for retried in (False, True):
-        for operation, platform, entry in recorder.items(retried=retried):
+        for operation, platform, entry in recorder.items(retried=retried, warm_up=None):
             attempts.setdefault((platform, operation), Counter()).update(entry.outcomes)
     return attempts
 
@@ -94,7 +95,7 @@ def reconcile(recorder: Recorder, stats: Counts | str, app_id: str) -> dict[str,
         problems += _check_stream(f"{operation} [{platform}]", sent.get(key, Counter()),
                                   seen.get(key, Counter()), counts)
     resent_unanswered = sum(
-        n for _, _, entry in recorder.items(retried=True)
+        n for _, _, entry in recorder.items(retried=True, warm_up=None)
         for outcome, n in entry.outcomes.items() if not outcome.isdigit()
     )
     duplicates = stats["duplicates"]
@@ -130,7 +131,8 @@ def reconcile(recorder: Recorder, stats: Counts | str, app_id: str) -> dict[str,
         "mock_ordering_warnings": ordering,
         "per_operation": {
             operation: {
-                "harness_final": sum(e.histogram.count for o, _, e in recorder.items()
+                "harness_final": sum(e.histogram.count
+                                     for o, _, e in recorder.items(warm_up=None)
                                      if o == operation),
                 "mock_journaled": sum(sum(c.values()) for (p, o), c in seen.items()
                                       if o == operation),

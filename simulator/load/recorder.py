@@ -3,7 +3,9 @@
 Locust keys its statistics by request name only and keeps whole milliseconds, so the harness
 listens to the same `request` events and keeps its own figures. Request names are
 ``{operation} [{platform}]`` for final outcomes and ``{operation} [{platform}] retried`` for
-attempts that the retry policy re-sent; the name is parsed once, then looked up in a dict.
+attempts that the retry policy re-sent, both prefixed ``warm-up `` for the installed base's
+first_opens before the measured window (kept apart from the measured figures, but sent, so
+reconciled); the name is parsed once, then looked up in a dict.
 Workers ship deltas to the master with `report_to_master`; the master merges them in
 `worker_report`, so the summary of a distributed run is exact.
 """
@@ -21,27 +23,34 @@ import orjson
 from simulator.load.histogram import Histogram
 
 RETRIED_SUFFIX = " retried"
+WARM_UP_PREFIX = "warm-up "
 ERROR_SAMPLES = 3  # reasons kept per (operation, platform, status)
 _REPORT_KEY = "ctvsim"
 _STATUS_TEXT = {status: str(status) for status in range(100, 600)}
+Key = tuple[str, str, bool, bool]  # (operation, platform, retried, warm_up)
 # The outcome of an attempt that was on the wire when the run stopped its user: sent (the
 # target may have journaled it), never answered, no latency to record.
 IN_FLIGHT_AT_STOP = "in_flight_at_stop"
 
 
-def request_name(operation: str, platform: str, *, retried: bool = False) -> str:
-    return f"{operation} [{platform}]{RETRIED_SUFFIX if retried else ''}"
+def request_name(operation: str, platform: str, *, retried: bool = False,
+                 warm_up: bool = False) -> str:
+    return (f"{WARM_UP_PREFIX if warm_up else ''}{operation} [{platform}]"
+            f"{RETRIED_SUFFIX if retried else ''}")
 
 
-def parse_name(name: str) -> tuple[str, str, bool] | None:
-    """`session [roku] retried` -> ("session", "roku", True); None for foreign names."""
+def parse_name(name: str) -> Key | None:
+    """`session [roku] retried` -> ("session", "roku", True, False); None for foreign names."""
     retried = name.endswith(RETRIED_SUFFIX)
     if retried:
         name = name[: -len(RETRIED_SUFFIX)]
+    warm_up = name.startswith(WARM_UP_PREFIX)
+    if warm_up:
+        name = name[len(WARM_UP_PREFIX):]
     operation, _, rest = name.partition(" [")
     if not rest.endswith("]") or not operation:
         return None
-    return operation, rest[:-1], retried
+    return operation, rest[:-1], retried, warm_up
 
 
 def outcome_of(response: Any, exception: BaseException | None) -> str:
@@ -123,9 +132,6 @@ class Entry:
         )
 
 
-Key = tuple[str, str, bool]  # (operation, platform, retried)
-
-
 @dataclass
 class Recorder:
     """Collects request outcomes in one process; merges those of workers on the master."""
@@ -185,8 +191,9 @@ class Recorder:
 
     def report(self) -> dict[str, Any]:
         """The figures as plain JSON (what a worker sends its master and the Locust process
-        writes for ``ctvsim load``), keyed ``operation|platform|retried``."""
-        return {f"{o}|{p}|{int(r)}": e.to_dict() for (o, p, r), e in self.entries.items()}
+        writes for ``ctvsim load``), keyed ``operation|platform|retried|warm_up``."""
+        return {f"{o}|{p}|{int(r)}|{int(w)}": e.to_dict()
+                for (o, p, r, w), e in self.entries.items()}
 
     def drain(self) -> dict[str, Any]:
         """This process's figures since the last drain, for a worker's report to the master."""
@@ -198,13 +205,18 @@ class Recorder:
     def merge_report(self, data: Mapping[str, Any]) -> None:
         """Adds the figures of a ``report`` (exactly: histograms and counters add up)."""
         for key, value in data.items():
-            operation, platform, retried = key.split("|")
-            entry = self.entries.setdefault((operation, platform, retried == "1"), Entry())
+            operation, platform, retried, warm_up = key.split("|")
+            entry = self.entries.setdefault(
+                (operation, platform, retried == "1", warm_up == "1"), Entry())
             entry.merge(Entry.from_dict(value))
 
-    def items(self, *, retried: bool = False) -> Iterator[tuple[str, str, Entry]]:
-        for (operation, platform, was_retried), entry in sorted(self.entries.items()):
-            if was_retried == retried:
+    def items(self, *, retried: bool = False, warm_up: bool | None = False,
+              ) -> Iterator[tuple[str, str, Entry]]:
+        """The entries of final outcomes (or retried attempts) of the measured window, of the
+        warm-up, or of both (``warm_up=None``: what was sent, for reconciliation)."""
+        for (operation, platform, was_retried, was_warm_up), entry in sorted(
+                self.entries.items()):
+            if was_retried == retried and warm_up in (None, was_warm_up):
                 yield operation, platform, entry
 
     def attach(self, environment: Any) -> None:

@@ -28,10 +28,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from simulator import children, targets
+from simulator.behaviour import AUTO, parse_installed_base
 from simulator.bundled import bundled_directory
 from simulator.contract import STATUS_UNAUTHORIZED
 from simulator.errors import ExitCode, InputError
-from simulator.load import options, reports, schedule, thresholds
+from simulator.load import options, pool, reports, schedule, thresholds
 from simulator.load.account import RateAccount
 from simulator.load.reconcile import difference, reconcile
 from simulator.load.recorder import Recorder
@@ -40,6 +41,7 @@ from simulator.load.shapes import SHAPES, platform_curve
 from simulator.load.summary import Summary, format_table
 from simulator.mock.stats import Counts, Stats
 from simulator.progress import PipedProgress
+from simulator.retries import RetryPolicy
 from simulator.targets import DEV_KEY_ENV, KEY_SOURCE_ENV
 
 STOP_TIMEOUT_S = 10  # let in-flight requests finish, so every request sent is counted
@@ -94,6 +96,8 @@ class LoadOptions:
     profiles: str | None = None
     mock_faults: tuple[str, ...] = ()
     reconcile: bool = True
+    installed_base: str = "auto"
+    warm_up: bool = True
 
 
 @dataclass
@@ -111,6 +115,7 @@ class Plan:
     rate_plan: RatePlan | None  # None: the closed model
     users: int  # the closed model's users (the open model's: one per process)
     max_in_flight: int
+    warm_up_devices: int = 0  # the open model's installed base, per process
     extra: list[str] = field(default_factory=list)
 
     @property
@@ -170,6 +175,10 @@ def prepare(args: LoadOptions) -> Plan:
     except ValueError as error:
         raise InputError(f"--speed {error}") from None
     closed = _closed_model(args, speed)
+    try:
+        installed_base = parse_installed_base(args.installed_base)
+    except ValueError as error:
+        raise InputError(f"--installed-base {error}") from None
     max_in_flight = options.DEFAULT_MAX_IN_FLIGHT if args.max_in_flight is None \
         else args.max_in_flight
     if not 1 <= max_in_flight <= MAX_IN_FLIGHT:
@@ -184,12 +193,16 @@ def prepare(args: LoadOptions) -> Plan:
     max_rps, target = args.max_rps, None
     if args.target is not None:
         target, max_rps = targets.check(args.target, args.allow_production, args.max_rps)
+    elif not args.warm_up:
+        raise InputError("--no-warm-up: the embedded mock starts empty and knows no device; "
+                         "it is for a --target that has seen this seed's devices already")
     profile_set = load_profiles(Path(args.profiles) if args.profiles else None)
     app = profile_set.app(args.app)
     if target is not None:
         targets.signing_key(app, target)  # a key that can sign for the target, or stop here
     platforms = profile_set.app_platforms(app, options.parse_platforms(args.platforms or ""))
     plan: RatePlan | None = None
+    warm_up_devices = 0
     if closed:
         seconds = parse_duration(args.duration or options.DEFAULT_DURATION)
         for threshold in parsed_thresholds:
@@ -202,6 +215,12 @@ def prepare(args: LoadOptions) -> Plan:
             raise InputError(f"--max-in-flight {max_in_flight} is below --processes "
                              f"{args.processes}: each process needs at least one")
         schedule.check_cap(plan, max_rps)
+        if args.warm_up:  # at most: auto's share is below 1
+            share = 1.0 if installed_base == AUTO else float(installed_base)
+            warm_up_devices = round(share * pool.pool_size(
+                plan.peak / args.processes, speed or 0.0,
+                pool.events_per_day(profile_set, app, platforms),
+                max(1, max_in_flight // args.processes)))
     report_dir = Path(args.report_dir) if args.report_dir else None
     if report_dir is not None:
         _check_report_dir(report_dir)
@@ -209,7 +228,7 @@ def prepare(args: LoadOptions) -> Plan:
         _check_web_port(args.web_port)
     users = args.processes if plan is not None else (args.users or options.DEFAULT_USERS)
     return Plan(args, seconds, parsed_thresholds, app.app_id, platforms, max_rps, target,
-                report_dir, plan, users, max_in_flight)
+                report_dir, plan, users, max_in_flight, warm_up_devices)
 
 
 def _check_report_dir(directory: Path) -> None:
@@ -242,11 +261,17 @@ def _check_web_port(port: int) -> None:
 
 def _locust_seconds(plan: Plan) -> float:
     """Locust's run time. The open model's fleet times its own schedule (from its first
-    request, after Locust's start-up) and ends the run when it is answered; Locust's clock is
-    the backstop, later by the start-up allowance and the stop timeout."""
+    request, after Locust's start-up and the warm-up) and ends the run when it is answered;
+    Locust's clock is the backstop, later by the start-up allowance, the stop timeout and
+    the longest warm-up: every round of --max-in-flight first_opens timing out on every
+    attempt, with the longest waits between them. (A run the backstop cuts short still
+    fails: `_cut_short`.)"""
     if not _fleet_times_itself(plan):
         return plan.seconds
-    return plan.seconds + OPEN_MODEL_ALLOWANCE_S + STOP_TIMEOUT_S
+    retries = plan.args.retries
+    per_round = (retries + 1) * options.NETWORK_TIMEOUT_S + retries * RetryPolicy().max_backoff_s
+    rounds = math.ceil(plan.warm_up_devices / plan.max_in_flight)
+    return plan.seconds + OPEN_MODEL_ALLOWANCE_S + STOP_TIMEOUT_S + rounds * per_round
 
 
 def _fleet_times_itself(plan: Plan) -> bool:
@@ -271,10 +296,13 @@ def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd:
         "--ctv-platforms", ",".join(plan.platforms), "--ctv-seed", str(args.seed),
         "--ctv-speed", str(args.speed), "--ctv-retries", str(args.retries),
         "--ctv-max-rps", f"{plan.max_rps:g}", "--ctv-results", str(results),
+        "--ctv-installed-base", args.installed_base,
         "--ctv-progress-fd", str(progress_fd),
     ]
     if args.allow_production:
         command.append("--ctv-allow-production")
+    if not args.warm_up:
+        command.append("--ctv-no-warm-up")
     if args.profiles:
         command += ["--ctv-profiles", str(args.profiles)]
     if shaped:
@@ -441,6 +469,18 @@ def _explain_silence(plan: Plan) -> None:
         "--speed max, a higher --speed or a longer --duration\n")
 
 
+def _cut_short(plan: Plan, data: dict[str, Any]) -> str | None:
+    """Why an open-model run that times itself ended before its schedule did (Locust's
+    backstop ended it during a warm-up slower than even the backstop allows), or None."""
+    rate = data.get("rate")
+    if rate is None or not _fleet_times_itself(plan) or rate["window_s"] >= plan.seconds - 1:
+        return None
+    warm_up = data.get("warm_up") or {}
+    return (f"the schedule ran {rate['window_s']:g} s of {plan.seconds:g} s: the run ended "
+            f"first (warm-up {warm_up.get('seconds') or 0:g} s for "
+            f"{warm_up.get('requests', 0):,} first_opens); the figures cover a shorter window")
+
+
 def _all_unauthenticated(totals: dict[str, Any]) -> bool:
     """Nothing but 401s: a run with the wrong key, which measured nothing it was meant to."""
     outcomes = totals["outcomes"]
@@ -479,6 +519,9 @@ def _judge(plan: Plan, raw: dict[str, Any], stats: Counts | str | None,
         sys.stderr.write("ctvsim: interrupted: the figures above cover the run until then; "
                          "no threshold or reconciliation verdict is a pass\n")
         return ExitCode.INTERRUPTED
+    if (short := _cut_short(plan, data)) is not None:
+        sys.stderr.write(f"ctvsim: error: {short}\n")
+        return ExitCode.FAILED
     if _all_unauthenticated(data["totals"]):
         sys.stderr.write("ctvsim: error: the target refused every request as unauthenticated "
                          "(401): the signing key does not match its key (see the README's "

@@ -144,6 +144,23 @@ class Summary:
                 for v in self.verdicts
             ],
             "reconciliation": self.reconciliation,
+            "warm_up": self._warm_up(),
+        }
+
+    def _warm_up(self) -> dict[str, Any] | None:
+        """The installed base's first_opens before the measured window (sent and reconciled,
+        outside every figure above); None when there was none."""
+        finals = [e for _, _, e in self.recorder.items(warm_up=True)]
+        if not finals:
+            return None
+        retried = [e for _, _, e in self.recorder.items(retried=True, warm_up=True)]
+        total = _merged(finals)
+        return {
+            "requests": total.histogram.count,
+            "failures": total.failures,
+            "retried_attempts": sum(e.histogram.count for e in retried),
+            "outcomes": dict(sorted(total.outcomes.items())),
+            "seconds": None if self.rate is None else round(self.rate.warm_up_s, 3),
         }
 
 
@@ -176,6 +193,12 @@ def format_table(data: dict[str, Any]) -> str:
         cells += [f"{ms[k]:.3f}" for k in ("p50", "p90", "p95", "p99", "p99.9", "max")]
         lines.append(f"{name:<26}" + "".join(f"{c!s:>9}" for c in cells))
     totals = data["totals"]
+    warm_up = data.get("warm_up")
+    if warm_up is not None:
+        took = f" in {warm_up['seconds']:g} s" if warm_up["seconds"] is not None else ""
+        outcomes = ", ".join(f"{k}: {v}" for k, v in warm_up["outcomes"].items())
+        lines.append(f"warm-up (not in the figures above): {warm_up['requests']:,} first_opens "
+                     f"of the installed base{took}; {outcomes}")
     if data.get("rate") is not None:
         lines += _rate_lines(data["rate"])
     outcomes = ", ".join(f"{k}: {v}" for k, v in totals["outcomes"].items()) or "none"

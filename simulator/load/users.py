@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import gevent
 from gevent import GreenletExit
-from gevent.pool import Group
+from gevent.pool import Pool
 from locust import FastHttpUser
 from locust.exception import StopUser
 from locust.runners import WorkerRunner
@@ -32,13 +32,13 @@ from locust.runners import WorkerRunner
 from simulator import contract
 from simulator.behaviour import Event
 from simulator.load.account import MAX_LATENESS_S, RateAccount
+from simulator.load.options import NETWORK_TIMEOUT_S
 from simulator.load.pool import DevicePool, Member
 from simulator.load.recorder import Recorder, request_name
 from simulator.load.schedule import RatePlan
 from simulator.load.world import Life, World
 from simulator.retries import Pacer, RetryPolicy
 
-NETWORK_TIMEOUT_S = 10.0
 IDLE_WAIT_S = 3600.0  # a plan that sends nothing more: wait until the run stops
 BATCH_S = 0.001  # the open model's shortest sleep between dispatches
 TASK_S = 0.1  # the open model's longest task: how long a stop may wait for the timekeeper
@@ -74,16 +74,22 @@ class Sender:
         self.client = client
         self.retry = retry
         self.recorder = recorder
-        self.names = {(op, p): request_name(op, p) for op in contract.OPERATIONS
-                      for p in platforms}
-        self.retried_names = {(op, p): request_name(op, p, retried=True)
-                              for op in contract.OPERATIONS for p in platforms}
+        platforms = tuple(platforms)
+        # Per phase (measured, warm-up): the names of final outcomes and of retried attempts.
+        self.names = {
+            warm_up: tuple({(op, p): request_name(op, p, retried=retried, warm_up=warm_up)
+                            for op in contract.OPERATIONS for p in platforms}
+                           for retried in (False, True))
+            for warm_up in (False, True)
+        }
 
     def send(self, operation: str, platform: str, path: str, body: bytes,
-             headers: dict[str, str]) -> bool:
+             headers: dict[str, str], warm_up: bool = False) -> bool:
         """True when it was a first_open and the final answer accepted it: the one answer
-        that changes what the device does next, so other answers' status is not even read."""
-        name = attempt = self.names[operation, platform]
+        that changes what the device does next, so other answers' status is not even read.
+        A warm-up request is named apart (`recorder.py`)."""
+        names, retried_names = self.names[warm_up]
+        name = attempt = names[operation, platform]
         try:
             if self.retry.retries == 0:
                 # Locust annotates data as str or dict; FastHttpSession sends bytes as they
@@ -101,7 +107,7 @@ class Sender:
                     status = response.status_code or None
                     delay = self.retry.after(attempts, status, _retry_after(response))
                     if delay is not None:
-                        response.request_meta["name"] = self.retried_names[operation, platform]
+                        response.request_meta["name"] = retried_names[operation, platform]
                 if delay is None:
                     return (operation == contract.FIRST_OPEN
                             and status in contract.SUCCESS_STATUSES)
@@ -138,11 +144,17 @@ class DeviceUser(FastHttpUser):
 
     def next_due_event(self) -> Event | None:
         """The device's next event if it is due now, else None. A device whose life has
-        ended (it churned) is replaced by a new one at once, which then starts with its
-        first_open."""
+        ended (it churned) is replaced by a new install on the same simulated clock, from
+        the instant it churned, which then starts with its first_open."""
         life = self.life
         if life.over:
-            life = self.life = self.world.life(self.platform, time.monotonic())
+            if life.ended_ms < self.world.period.end_ms:
+                wall_start = time.monotonic() if life.clock is None else life.clock.wall_start
+                life = self.life = self.world.life(self.platform, wall_start,
+                                                   installs_at=life.ended_ms)
+            else:  # the simulated period is over: a new install on a clock of its own
+                life = self.life = self.world.life(self.platform, time.monotonic(),
+                                                   installed=False)
         if life.clock is not None and life.due_at() > time.monotonic():
             return None
         return life.take()
@@ -153,7 +165,8 @@ class DeviceUser(FastHttpUser):
             gevent.sleep(self.pacer.reserve(time.monotonic()))
         life = self.life
         path, body, headers = self.world.request(life, event, int(time.time() * 1000))
-        if self.sender.send(event.operation, self.platform, path, body, headers):
+        if self.sender.send(event.operation, self.platform, path, body, headers,
+                            warm_up=not event.launch):
             life.installed = True
 
 
@@ -169,6 +182,12 @@ class DeviceFleet(FastHttpUser):
     on-time bound). Each task runs for at most `TASK_S`, then returns to Locust, whose wait
     is where a stop takes effect at once. At the stop the requests still on the wire get the
     stop timeout to finish, and any left are counted in flight.
+
+    Before the schedule starts, the warm-up introduces the installed base to the target (each
+    device's first_open, which a live app's devices sent long ago): as fast as the target
+    answers, at most the in-flight cap at a time (and --max-rps, when given); sent and
+    reconciled like any request, but named apart and outside the rate account, so the
+    measured window holds a live app's mix, whose first_opens are the new installs'.
     """
 
     abstract = True
@@ -190,19 +209,34 @@ class DeviceFleet(FastHttpUser):
         self.account.devices, self.account.max_in_flight = fleet.pool.size, fleet.max_in_flight
         self.account.peak_rps = fleet.plan.peak
         self.plan = fleet.plan
-        self.sends = Group()
-        # Locust's run time counts its own start-up; the schedule's length counts from here.
+        self.sends = Pool(self.max_in_flight)
+        # Locust's run time counts its own start-up and the warm-up; the schedule's length
+        # counts from its first request.
         self.length = fleet.seconds
         self._instants = takewhile(lambda offset: offset < self.length,
                                    fleet.plan.instants(fleet.phase))
         self._next: float | None = next(self._instants, None)
-        self.started = time.monotonic()  # the schedule starts once the pool is built
+        self.started: float | None = None  # once warmed up
+        self._warm_up(harness.pacer)
+        self.started = time.monotonic()
+        harness.recorder.mark_started()  # the measured window starts now
+
+    def _warm_up(self, pacer: Pacer | None) -> None:
+        """The installed base's first_opens (see the class docstring)."""
+        began = time.monotonic()
+        pool, sends = self.pool, self.sends
+        while (taken := pool.take(before_ms=pool.start_ms)) is not None:
+            if pacer is not None:
+                gevent.sleep(pacer.reserve(time.monotonic()))
+            sends.spawn(self._deliver, *taken, warm_up=True)  # waits while the cap is full
+        sends.join()
+        self.account.warm_up_s = time.monotonic() - began
 
     def wait_time(self) -> float:
         return self._until_next()
 
     def _until_next(self) -> float:
-        if self._next is None:  # the plan sends nothing more
+        if self._next is None or self.started is None:  # the plan sends nothing more
             return IDLE_WAIT_S
         return max(0.0, self.started + self._next - time.monotonic())
 
@@ -218,6 +252,7 @@ class DeviceFleet(FastHttpUser):
 
     def dispatch_due(self) -> None:
         """Every request due by now leaves, or is dropped with its reason."""
+        assert self.started is not None  # tasks run once on_start has warmed up
         elapsed = time.monotonic() - self.started
         account, sends = self.account, self.sends
         while self._next is not None and self._next <= elapsed:
@@ -225,7 +260,7 @@ class DeviceFleet(FastHttpUser):
             account.schedule(offset)
             if elapsed - offset > MAX_LATENESS_S:
                 account.drop(offset, "harness_saturated")
-            elif len(sends) >= self.max_in_flight:
+            elif sends.full():
                 account.drop(offset, "in_flight_cap")
             elif (taken := self.pool.take()) is None:
                 account.drop(offset, "pool_exhausted")
@@ -246,20 +281,26 @@ class DeviceFleet(FastHttpUser):
             self.environment.runner.quit()
 
     def _send(self, member: Member, event: Event, offset: float) -> None:
+        assert self.started is not None
         scheduled = self.started + offset
         self.account.send(offset, time.monotonic() - scheduled)
+        self._deliver(member, event)
+        self.account.answer(time.monotonic() - scheduled)
+
+    def _deliver(self, member: Member, event: Event, warm_up: bool = False) -> None:
+        """The device's request, until its final answer; then the device is idle again."""
         life = member.life
         assert life is not None  # the pool hands out born devices only
         path, body, headers = self.world.request(life, event, int(time.time() * 1000))
-        if self.sender.send(event.operation, member.platform, path, body, headers):
+        if self.sender.send(event.operation, member.platform, path, body, headers, warm_up):
             life.installed = True
-        self.account.answer(time.monotonic() - scheduled)
         self.pool.give_back(member)
 
     def on_stop(self) -> None:
         if not hasattr(self, "sends"):  # stopped before it started (a second fleet)
             return
-        window = min(time.monotonic() - self.started, self.length)
+        started = self.started  # None: stopped during the warm-up, nothing scheduled yet
+        window = 0.0 if started is None else min(time.monotonic() - started, self.length)
         self.account.window_s = window
         self.account.planned = self.plan.count_until(window)
         try:

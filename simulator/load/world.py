@@ -4,7 +4,13 @@ A `World` is built once per Locust process (local, or each worker) from the pars
 the profiles, the app, its signer, one device factory and one timeline simulation per platform.
 Each Locust user then asks for a `Life`: one device walking its timeline under its own
 simulated clock, started when the user starts. When the device's timeline ends (it churned, or
-the simulated period is over) the user asks for the next device.
+the simulated period is over) the user asks for the next device, a new install from the instant the
+old one churned: so new installs balance churn. The starting devices are an installed base
+and the first simulated day's new installs, in the proportion at which those balance churn
+(``installed_base`` "auto", as `ctvsim generate` sizes it for a one-day period), so the run
+plays a live app from its first minute. An
+installed-base device's first request is its warm-up first_open (``Event.launch`` 0), which
+the users send before their measured requests, named apart.
 
 Device spaces are disjoint and deterministic: platform p on worker w draws from the factory and
 simulation stream ``w * len(PLATFORMS) + index(p)``, so the same seed gives the same devices
@@ -14,12 +20,22 @@ No Locust import here: the memory benchmark builds thousands of lives without ge
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from simulator import contract
-from simulator.behaviour import Event, Period, SimClock, Simulation, parse_start
+from simulator.behaviour import (
+    AUTO,
+    MS_PER_DAY,
+    Event,
+    InstalledBase,
+    Period,
+    SimClock,
+    Simulation,
+    Timeline,
+    parse_start,
+)
 from simulator.devices import DeviceFactory
 from simulator.payloads import CONTENT_TYPE, AppPayloads, DevicePayloads, request_id_bytes
 from simulator.profiles import App, ProfileSet
@@ -27,16 +43,27 @@ from simulator.profiles import App, ProfileSet
 # Simulated time starts on a Monday at midnight US Eastern, so a run plays a week from its
 # quietest hour; fixed (not "now") so that a seed fixes every timeline.
 SIM_START = "2026-01-05T05:00:00Z"
+# At least a week of simulated time; longer when the run needs it (`period_days`), so that
+# no device's timeline ends with the period while the run still goes on.
 PERIOD_DAYS = 7
-INSTALL_WINDOW_DAYS = 1  # every device installs on the first simulated day of its life
+UNTIMED_PERIOD_DAYS = 91  # a run with no known end (the web UI's): a quarter
+INSTALL_WINDOW_DAYS = 1  # a new install installs on the first simulated day of its life
+
+
+def period_days(run_seconds: float | None, speed: float | None) -> int:
+    """Simulated days enough for a run of `run_seconds` at `speed` (None: unknown)."""
+    if run_seconds is None or speed is None:
+        return UNTIMED_PERIOD_DAYS
+    return max(PERIOD_DAYS, math.ceil(run_seconds * speed / (MS_PER_DAY / 1000)) + 1)
 
 
 class Life:
     """One device walking its timeline; the user asks it what is due and when."""
 
-    __slots__ = ("_timeline", "clock", "headers", "installed", "next", "paths", "payloads")
+    __slots__ = ("_timeline", "clock", "ended_ms", "headers", "installed", "next", "paths",
+                 "payloads")
 
-    def __init__(self, payloads: DevicePayloads, timeline: Iterator[Event],
+    def __init__(self, payloads: DevicePayloads, timeline: Timeline,
                  clock: SimClock | None) -> None:
         self.payloads = payloads
         self.paths = payloads.paths
@@ -48,8 +75,12 @@ class Life:
                         "accept-encoding": "identity"}
         self._timeline = timeline
         self.clock = clock  # None: as fast as possible
-        self.installed = False  # until a first_open is acknowledged
-        self.next: Event | None = next(timeline, None)
+        self.ended_ms = 0  # once over: the simulated instant the device churned
+        self.next: Event | None = self._advance()
+        # Known to the target once a first_open is acknowledged; an installed-base device
+        # whose timeline starts past its install (no warm-up: the target knows it already)
+        # is known from the start.
+        self.installed = self.next is not None and self.next.launch > 1
 
     def due_at(self) -> float:
         """Wall time (monotonic seconds) at which the next event is due; 0 when no clock."""
@@ -66,7 +97,7 @@ class Life:
         session or in-app event before its device's first_open.
         """
         event = self.next
-        self.next = next(self._timeline, None)
+        self.next = self._advance()
         if event is None or self.installed:
             return event
         if event.operation == contract.SESSION:
@@ -74,6 +105,13 @@ class Life:
         if event.operation == contract.INAPP:
             return self.take() if self.next is not None else None
         return event
+
+    def _advance(self) -> Event | None:
+        try:
+            return next(self._timeline)
+        except StopIteration as stop:
+            self.ended_ms = stop.value
+            return None
 
     @property
     def over(self) -> bool:
@@ -86,6 +124,9 @@ class WorldSettings:
     worker: int
     speed: float | None  # simulated seconds per wall second; None: as fast as possible
     platforms: tuple[str, ...]
+    installed_base: InstalledBase = AUTO  # share of the starting devices installed already
+    warm_up: bool = True  # the installed base sends its first_opens first
+    days: int = PERIOD_DAYS  # the simulated period (`period_days`)
 
 
 class World:
@@ -98,7 +139,7 @@ class World:
         self.payloads = AppPayloads(app, dev_key)
         self._sign = self.payloads.sign
         start = parse_start(SIM_START)
-        self.period = Period.of_days(start, PERIOD_DAYS)
+        self.period = Period.of_days(start, settings.days)
         window = Period.of_days(start, INSTALL_WINDOW_DAYS)
         self._factories: dict[str, DeviceFactory] = {}
         self._simulations: dict[str, Simulation] = {}
@@ -107,21 +148,30 @@ class World:
             stream = settings.worker * len(contract.PLATFORMS) + contract.PLATFORMS.index(platform)
             self._factories[platform] = DeviceFactory(profile_set, settings.seed, stream)
             self._simulations[platform] = Simulation(
-                profile_set, app, self.period, settings.seed, stream, install_window=window
+                profile_set, app, self.period, settings.seed, stream, install_window=window,
+                installed_base=settings.installed_base, warm_up=settings.warm_up,
             )
             self._indexes[platform] = 0
         self.request_ids = request_id_bytes(
             random.Random(f"ctvsim-load-request-ids:{settings.seed}:{settings.worker}")
         )
 
-    def life(self, platform: str, wall_now: float) -> Life:
-        """The next device of `platform`, its clock starting at `wall_now`."""
+    def base_share(self, platform: str) -> float:
+        """The share of `platform`'s starting devices that are of the installed base."""
+        return self._simulations[platform].base_share(platform)
+
+    def life(self, platform: str, wall_start: float, installed: bool | None = None,
+             installs_at: int | None = None) -> Life:
+        """The next device of `platform`, its clock playing the period's start at
+        `wall_start`: of the installed base or a new install as `installed` says (None:
+        drawn with the installed base's share, for a starting device), or a new install on
+        or after `installs_at` (in the place of a device that churned then)."""
         index = self._indexes[platform]
         self._indexes[platform] = index + 1
         device = self._factories[platform].device(platform)
-        timeline = self._simulations[platform].timeline(device, index)
+        timeline = self._simulations[platform].timeline(device, index, installed, installs_at)
         speed = self.settings.speed
-        clock = None if speed is None else SimClock(self.period, speed, wall_now)
+        clock = None if speed is None else SimClock(self.period, speed, wall_start)
         return Life(self.payloads.device(device), timeline, clock)
 
     def request(self, life: Life, event: Event, timestamp_ms: int,
