@@ -177,6 +177,9 @@ def test_the_fault_matrix_reconciles_in_the_open_model(tmp_path: Path, kind: str
     (["--max-in-flight", "5", "--users", "2"], "--max-in-flight (the open model"),
     (["--users", "2", "--threshold", "dropped<=0"], "judges the open model's rate"),
     (["--threshold", "dropped[session]<1"], "dropped takes no scope"),
+    (["--installed-base", "1.5"], "--installed-base 'auto' or a share from 0 to 1, got '1.5'"),
+    (["--installed-base", "all"], "--installed-base 'auto' or a share from 0 to 1"),
+    (["--no-warm-up"], "--no-warm-up: the embedded mock starts empty and knows no device"),
 ])
 def test_bad_rate_arguments_are_usage_errors_before_anything_is_sent(args: list[str],
                                                                      message: str) -> None:
@@ -185,3 +188,75 @@ def test_bad_rate_arguments_are_usage_errors_before_anything_is_sent(args: list[
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr and len(done.stderr.strip().splitlines()) <= 2, done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def _new_install_share() -> float:
+    """The share of a live app's requests that are first_opens: per device and simulated day,
+    the new installs that balance churn (one per mean lifetime), each sending first_open on
+    its install and, for a profile share of them, on its second launch too; over the
+    requests a device sends a day."""
+    import math
+
+    from simulator.load.pool import events_per_day
+    from simulator.profiles import load_profiles
+
+    profiles = load_profiles()
+    app = profiles.app(None)
+    mix = profiles.mix(profiles.app_platforms(app))
+    installs = sum(weight * math.log(2) / profile.behaviour.retention_half_life_days
+                   * (1 + profile.behaviour.second_first_open_share)
+                   for profile, weight in zip(mix.values, mix.weights, strict=True))
+    return installs / events_per_day(profiles, app, profiles.app_platforms(app))
+
+
+def test_a_rate_run_plays_a_live_app_after_warming_up_its_installed_base(tmp_path: Path,
+                                                                         ) -> None:
+    """The installed base's first_opens go out in the warm-up (counted apart, reconciled);
+    in the measured window first_opens are only the new installs', at the rate that balances
+    churn (under 1 % of the requests), where a launch would make every device's first
+    request one."""
+    done, summary = rate_run(tmp_path / "live", "--rate", "800", "--duration", "10s",
+                             "--seed", "4")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rate, warm_up = summary["rate"], summary["warm_up"]
+    assert warm_up["outcomes"] == {"202": warm_up["requests"]}
+    assert 0.9 * rate["devices"] < warm_up["requests"] < rate["devices"]
+    assert warm_up["seconds"] > 0 and "warm-up (not in the figures above)" in done.stdout
+    assert summary["totals"]["requests"] == rate["sent"] == rate["scheduled"]
+    assert summary["reconciliation"]["passed"]
+    assert summary["reconciliation"]["harness_attempts"] == rate["sent"] + warm_up["requests"]
+    share = summary["per_operation"]["first_open"] / rate["sent"]
+    expected = _new_install_share()
+    assert 0.5 * expected < share < 1.6 * expected, (share, expected)
+
+    done, launch = rate_run(tmp_path / "launch", "--rate", "800", "--duration", "3s",
+                            "--seed", "4", "--installed-base", "0")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert launch["warm_up"] is None
+    assert launch["per_operation"]["first_open"] / launch["rate"]["sent"] > 10 * expected
+
+
+@pytest.fixture
+def bundled_mock() -> Any:
+    """A ctvsim mock with the bundled apps on a free loopback port, stopped afterwards."""
+    from simulator.mock import MockServer
+
+    with MockServer() as server:
+        yield server
+
+
+def test_no_warm_up_for_a_target_that_knows_the_installed_base(bundled_mock: Any,
+                                                               tmp_path: Path) -> None:
+    """A second run with the same seed against the same mock: its installed base was
+    introduced by the first run's warm-up, so without one the mock sees no session before a
+    first_open, and the run reconciles."""
+    mock = bundled_mock
+    first, _ = rate_run(tmp_path / "first", "--target", mock.url, "--rate", "300",
+                        "--duration", "2s", "--seed", "9")
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    done, summary = rate_run(tmp_path / "second", "--target", mock.url, "--rate", "300",
+                             "--duration", "3s", "--seed", "9", "--no-warm-up")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert summary["warm_up"] is None and summary["rate"]["sent"] > 0
+    recon = summary["reconciliation"]
+    assert recon["passed"] and recon["misordered"] == 0, recon

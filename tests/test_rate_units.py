@@ -197,3 +197,18 @@ def test_accounts_merge_exactly_and_every_request_is_one_thing() -> None:
     assert dict(merged.dropped) == {"in_flight_cap": 1, "pool_exhausted": 1}
     assert merged.unaccounted == 0 and merged.lateness.count == 3
     assert merged.series == [[3, 3, 1, 0], [1, 0, 0, 1], [1, 0, 0, 1]]
+
+
+def test_a_schedule_that_ended_early_fails_the_run() -> None:
+    """A warm-up longer than even Locust's backstop allows leaves a shorter measured window
+    than asked: that run must not pass (it is exit 1, saying why), while a full one does."""
+    from simulator.load import runner
+
+    plan = runner.prepare(runner.LoadOptions(rate="100", duration="10s"))
+    assert plan.warm_up_devices > 0
+    assert runner._locust_seconds(plan) > plan.seconds + plan.warm_up_devices / 2000 * 10
+    full = {"rate": {"window_s": 10.0}, "warm_up": {"seconds": 2.0, "requests": 4000}}
+    assert runner._cut_short(plan, full) is None
+    short = {"rate": {"window_s": 4.2}, "warm_up": {"seconds": 80.0, "requests": 4000}}
+    message = runner._cut_short(plan, short)
+    assert message is not None and "ran 4.2 s of 10 s" in message and "warm-up 80 s" in message

@@ -71,6 +71,13 @@ class Harness:
     fleet: Fleet | None = None  # the open model's, on processes that run users
     rate_reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # master: per worker
 
+    def measure_from_now(self) -> None:
+        """The measured window starts now (after the open model's warm-up): its time and
+        CPU figures leave out what came before."""
+        self.recorder.mark_started()
+        if self.cpu_at_start is not None:
+            self.cpu_at_start = _cpu_now()
+
     def rate(self) -> dict[str, Any] | None:
         """The open model's account of the whole run (workers' latest reports merged), or
         None in the closed model."""

@@ -219,7 +219,7 @@ class DeviceFleet(FastHttpUser):
         self.started: float | None = None  # once warmed up
         self._warm_up(harness.pacer)
         self.started = time.monotonic()
-        harness.recorder.mark_started()  # the measured window starts now
+        harness.measure_from_now()
 
     def _warm_up(self, pacer: Pacer | None) -> None:
         """The installed base's first_opens (see the class docstring)."""

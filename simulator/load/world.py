@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import random
+import secrets
 from dataclasses import dataclass
 
 from simulator import contract
@@ -47,6 +48,7 @@ SIM_START = "2026-01-05T05:00:00Z"
 # no device's timeline ends with the period while the run still goes on.
 PERIOD_DAYS = 7
 UNTIMED_PERIOD_DAYS = 91  # a run with no known end (the web UI's): a quarter
+REPLACEMENT_STREAMS = 1 << 20  # device streams of replacements: past every worker's
 INSTALL_WINDOW_DAYS = 1  # a new install installs on the first simulated day of its life
 
 
@@ -141,20 +143,27 @@ class World:
         start = parse_start(SIM_START)
         self.period = Period.of_days(start, settings.days)
         window = Period.of_days(start, INSTALL_WINDOW_DAYS)
-        self._factories: dict[str, DeviceFactory] = {}
+        # Per (platform, replacing): starting devices and the new installs that replace
+        # churned ones come from streams of their own, so a starting device is the same
+        # device in every run of a seed however the answers interleave the replacements
+        # (a target that knew it from an earlier run still does: --no-warm-up).
+        self._factories: dict[tuple[str, bool], DeviceFactory] = {}
         self._simulations: dict[str, Simulation] = {}
-        self._indexes: dict[str, int] = {}
+        self._indexes: dict[tuple[str, bool], int] = {}
         for platform in settings.platforms:
             stream = settings.worker * len(contract.PLATFORMS) + contract.PLATFORMS.index(platform)
-            self._factories[platform] = DeviceFactory(profile_set, settings.seed, stream)
+            for replacing in (False, True):
+                self._factories[platform, replacing] = DeviceFactory(
+                    profile_set, settings.seed, stream + REPLACEMENT_STREAMS * replacing)
+                self._indexes[platform, replacing] = 0
             self._simulations[platform] = Simulation(
                 profile_set, app, self.period, settings.seed, stream, install_window=window,
                 installed_base=settings.installed_base, warm_up=settings.warm_up,
             )
-            self._indexes[platform] = 0
-        self.request_ids = request_id_bytes(
-            random.Random(f"ctvsim-load-request-ids:{settings.seed}:{settings.worker}")
-        )
+        # Devices and timelines are the seed's; request ids are drawn afresh for each run,
+        # since a receiver deduplicates by request id and a re-run with the same seed (to a
+        # target that knows its devices, --no-warm-up) must be new events to it.
+        self.request_ids = request_id_bytes(random.Random(secrets.randbits(128)))
 
     def base_share(self, platform: str) -> float:
         """The share of `platform`'s starting devices that are of the installed base."""
@@ -166,9 +175,12 @@ class World:
         `wall_start`: of the installed base or a new install as `installed` says (None:
         drawn with the installed base's share, for a starting device), or a new install on
         or after `installs_at` (in the place of a device that churned then)."""
-        index = self._indexes[platform]
-        self._indexes[platform] = index + 1
-        device = self._factories[platform].device(platform)
+        replacing = installs_at is not None
+        index = self._indexes[platform, replacing]
+        self._indexes[platform, replacing] = index + 1
+        device = self._factories[platform, replacing].device(platform)
+        if replacing:  # timeline streams apart from the starting devices' too
+            index = -1 - index
         timeline = self._simulations[platform].timeline(device, index, installed, installs_at)
         speed = self.settings.speed
         clock = None if speed is None else SimClock(self.period, speed, wall_start)
