@@ -3,18 +3,19 @@
 1. Rate sweep. bench/mock.py's trivial ASGI app runs on the last core; `ctvsim load --rate R`
    runs pinned to the first, at increasing R up to past the harness's limit. Per rate:
    achieved / target, p99 lateness, dropped and late counts.
-2. CPU per request, open against closed. In turns within one run (which goes first alternates
-   by round), the closed model (`--users 50 --speed max`) and the open model at 80 % of the
-   closed model's throughput measured in the same round; requests per CPU-second of the
-   Locust process during the test. The ratio closed / open is the open model's CPU per
-   request relative to the closed one's (target: at most 1.1), the median of the per-round
-   ratios.
+2. CPU per request, open against closed: requests per CPU-second of the Locust process
+   during the measured window, in rounds whose order rotates, of the open model at
+   `--cpu-rate` (default 3,000/s, which both models hold on one core), the closed model held
+   to that same rate (`--max-rps`), and the closed model flat out. The ratio closed / open is
+   the open model's CPU per request relative to the closed one's (target: at most 1.1), the
+   median of the per-round ratios, at the same rate and against the flat-out closed model
+   (whose saturated event loop serves many ready sockets per wake-up).
 3. Pool memory. A `DevicePool` of N devices (default 100,000), every device born (walked
    until each has had its turn), in-process without Locust: the memory it holds (tracemalloc)
    and the growth of the process's resident set (target: 100,000 devices in at most 1 GB).
 
 Loopback only. Usage: `.venv/bin/python bench/rate.py [--rates 500,1000,...] [--seconds 8]
-[--rounds 3] [--devices 100000]`.
+[--rounds 3] [--cpu-rate 3000] [--devices 100000]`.
 """
 
 from __future__ import annotations
@@ -71,28 +72,36 @@ def sweep(url: str, rates: list[float], seconds: int, core: int,
     return rows
 
 
-def cpu_rounds(url: str, rounds: int, seconds: int, core: int,
+def cpu_rounds(url: str, rounds: int, seconds: int, core: int, rate: float,
                scratch: Path) -> dict[str, Any]:
+    """Per round, in an order that rotates by round: the open model at `rate`, the closed
+    model held to the same rate (`--users 50 --speed max --max-rps rate`), and the closed
+    model flat out (`--users 50 --speed max`)."""
+    runs = {
+        "open": ["--rate", f"{rate:g}"],
+        "closed_same_rate": ["--users", "50", "--speed", "max", "--max-rps", f"{rate:g}"],
+        "closed_flat_out": ["--users", "50", "--speed", "max"],
+    }
+    names = list(runs)
     pairs: list[dict[str, Any]] = []
     for index in range(rounds):
-        def closed() -> dict[str, Any]:
-            return run_load(url, ["--users", "50", "--speed", "max"], seconds, core, scratch)
-        first = closed() if index % 2 == 0 else None
-        rate = 0.8 * (first["totals"]["rps"] if first else pairs[-1]["closed_rps"])
-        opened = run_load(url, ["--rate", f"{rate:.0f}"], seconds, core, scratch)
-        second = first or closed()
-        pair = {"closed_rps": second["totals"]["rps"], "closed_per_cpu_s": per_cpu_second(second),
-                "open_rate": round(rate), "open_rps": opened["rate"]["achieved_rps"],
-                "open_per_cpu_s": per_cpu_second(opened)}
-        pair["cpu_per_request_open_over_closed"] = round(
-            pair["closed_per_cpu_s"] / pair["open_per_cpu_s"], 3)
-        pairs.append(pair)
-        print(f"round {index + 1}: closed {pair['closed_rps']:,.0f} req/s "
-              f"({pair['closed_per_cpu_s']:,.0f} per CPU-s); open at {pair['open_rate']:,}/s "
-              f"({pair['open_per_cpu_s']:,.0f} per CPU-s): CPU per request x"
-              f"{pair['cpu_per_request_open_over_closed']}", flush=True)
-    return {"rounds": pairs, "cpu_per_request_open_over_closed": round(statistics.median(
-        p["cpu_per_request_open_over_closed"] for p in pairs), 3)}
+        order = names[index % len(names):] + names[:index % len(names)]
+        got = {name: run_load(url, runs[name], seconds, core, scratch) for name in order}
+        row: dict[str, Any] = {"order": order}
+        for name, summary in got.items():
+            row[f"{name}_rps"] = summary["totals"]["rps"]
+            row[f"{name}_per_cpu_s"] = round(per_cpu_second(summary))
+        for name in ("closed_same_rate", "closed_flat_out"):
+            row[f"open_over_{name}"] = round(row[f"{name}_per_cpu_s"] / row["open_per_cpu_s"], 3)
+        pairs.append(row)
+        print(f"round {index + 1} ({', '.join(order)}): per CPU-s open {row['open_per_cpu_s']:,}"
+              f", closed at the same rate {row['closed_same_rate_per_cpu_s']:,}, closed flat "
+              f"out {row['closed_flat_out_per_cpu_s']:,} ({row['closed_flat_out_rps']:,.0f}/s):"
+              f" open CPU per request x{row['open_over_closed_same_rate']} (same rate), "
+              f"x{row['open_over_closed_flat_out']} (flat out)", flush=True)
+    return {"rate": rate, "rounds": pairs, **{
+        key: round(statistics.median(p[key] for p in pairs), 3)
+        for key in ("open_over_closed_same_rate", "open_over_closed_flat_out")}}
 
 
 def _rss_mb() -> float:
@@ -136,8 +145,10 @@ def main() -> int:
     parser.add_argument("--rates", default="500,1000,2000,3000,4000,6000,8000")
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cpu-rate", type=float, default=3000.0)
     parser.add_argument("--devices", type=int, default=100_000)
-    args = _common.parse(parser, {"rates": "200", "seconds": 2, "rounds": 1, "devices": 500})
+    args = _common.parse(parser, {"rates": "200", "seconds": 2, "rounds": 1, "devices": 500,
+                                  "cpu_rate": 200.0})
     cores = sorted(os.sched_getaffinity(0))
     server_core, load_core = cores[-1], cores[0]
     rates = [float(r) for r in args.rates.split(",")]
@@ -146,15 +157,16 @@ def main() -> int:
         server, url = harness.start_server(server_core)
         try:
             rows = sweep(url, rates, args.seconds, load_core, scratch)
-            cpu = cpu_rounds(url, args.rounds, args.seconds, load_core, scratch)
+            cpu = cpu_rounds(url, args.rounds, args.seconds, load_core, args.cpu_rate, scratch)
         finally:
             server.terminate()
             server.wait()
     memory = pool_memory(args.devices)
     print(f"pool: {memory['devices']:,} devices hold {memory['traced_mb']} MB "
           f"(resident set +{memory['rss_growth_mb']} MB)")
-    print(f"open model CPU per request / closed model's: x{cpu['cpu_per_request_open_over_closed']}"
-          " (target <= 1.1)")
+    print(f"open model CPU per request / closed model's (target <= 1.1): "
+          f"x{cpu['open_over_closed_same_rate']} at the same rate, "
+          f"x{cpu['open_over_closed_flat_out']} against the closed model flat out")
     _common.record(args, __file__, {"sweep": rows, "cpu": cpu, "pool_memory": memory,
                                     "seconds": args.seconds})
     return 0
