@@ -8,6 +8,8 @@ that the mock's ``/openapi.json`` is generated from the same data it validates w
 
 from __future__ import annotations
 
+import bisect
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -215,30 +217,61 @@ class BooleanRule:
         return {"type": "boolean"}
 
 
+# A dotted quad without leading zeros: exactly what ipaddress.IPv4Address accepts, ~10x
+# faster (the mock checks every request's ip on its hot path).
+_OCTET: Final = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4_PATTERN: Final = rf"^{_OCTET}(?:\.{_OCTET}){{3}}$"
+_IPV4: Final = re.compile(IPV4_PATTERN[1:-1])
+
+# Not routable on the public internet: a superset of every IPv4 range that ipaddress calls
+# non-global (tests/test_devices.py proves it), kept explicit so that the rule does not drift
+# with the Python version's registry and a check costs one bisect.
+_NON_PUBLIC: Final = tuple(ipaddress.IPv4Network(net) for net in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+))
+_RANGE_STARTS: Final = tuple(int(net.network_address) for net in _NON_PUBLIC)
+_RANGE_ENDS: Final = tuple(int(net.broadcast_address) for net in _NON_PUBLIC)
+
+
+def is_ipv4(value: str) -> bool:
+    return _IPV4.fullmatch(value) is not None
+
+
+def is_public_ipv4(address: int) -> bool:
+    """Whether an IPv4 address (as an integer) is routable on the public internet."""
+    index = bisect.bisect_right(_RANGE_STARTS, address) - 1
+    return index < 0 or address > _RANGE_ENDS[index]
+
+
+def _ipv4_int(value: str) -> int:
+    a, b, c, d = (int(part) for part in value.split("."))
+    return a << 24 | b << 16 | c << 8 | d
+
+
 @dataclass(frozen=True, slots=True)
 class IpRule:
-    """Published as a 1-46 character string; "IPv4 only" is prose, so others only warn."""
+    """S2S: a 1-46 character string, and "IPv4 only" (a rule AppsFlyer added deliberately):
+    a dotted quad, or 400. A private or reserved address is a warning: a real device's public
+    address is expected, but a relay in a test network is no reason to refuse."""
 
     text: StringRule = StringRule(1, 46)
 
     def check(self, name: str, value: Any, out: Findings) -> None:
         before = len(out.violations)
         self.text.check(name, value, out)
-        if len(out.violations) == before and not is_ipv4(value):
-            out.warnings.append(Violation(name, "ipv4", f"{value!r} is not an IPv4 address"))
+        if len(out.violations) != before:
+            return
+        if not is_ipv4(value):
+            out.violations.append(Violation(
+                name, "ipv4", f"must be an IPv4 address in dotted-quad form, got {value!r}"))
+        elif not is_public_ipv4(_ipv4_int(value)):
+            out.warnings.append(Violation(
+                name, "public_ipv4", f"{value!r} is a private or reserved IPv4 address"))
 
     def json_schema(self) -> dict[str, Any]:
-        return self.text.json_schema()
-
-
-# A dotted quad without leading zeros: exactly what ipaddress.IPv4Address accepts, ~10x
-# faster (the mock checks every request's ip on its hot path).
-_OCTET: Final = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4: Final = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
-
-
-def is_ipv4(value: str) -> bool:
-    return _IPV4.fullmatch(value) is not None
+        return {**self.text.json_schema(), "pattern": IPV4_PATTERN}
 
 
 DEVICE_ID_VALUE_PATTERN: Final = r"^[A-Za-z0-9\-_]+$"

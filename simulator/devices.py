@@ -7,8 +7,6 @@ the load generator makes devices by the hundred thousand.
 
 from __future__ import annotations
 
-import bisect
-import ipaddress
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -101,27 +99,11 @@ assert tuple(ID_FORMATS) == AD_ID_FORMATS, "profiles.AD_ID_FORMATS and ID_FORMAT
 
 # --------------------------------------------------------------------------- public IPv4
 
-# Not routable on the public internet: a superset of every IPv4 range that ipaddress calls
-# non-global (tests/test_devices.py proves it), kept explicit so that the rule does not drift
-# with the Python version's registry and a check costs one bisect.
-_NON_PUBLIC: Final = tuple(ipaddress.IPv4Network(net) for net in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
-    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-))
-_RANGE_STARTS: Final = tuple(int(net.network_address) for net in _NON_PUBLIC)
-_RANGE_ENDS: Final = tuple(int(net.broadcast_address) for net in _NON_PUBLIC)
-
-
-def is_public_ipv4(address: int) -> bool:
-    index = bisect.bisect_right(_RANGE_STARTS, address) - 1
-    return index < 0 or address > _RANGE_ENDS[index]
-
 
 def _public_ipv4(rng: random.Random) -> str:
     while True:
         address = rng.getrandbits(32)
-        if is_public_ipv4(address):
+        if contract.is_public_ipv4(address):  # the contract says which addresses are public
             return f"{address >> 24}.{address >> 16 & 255}.{address >> 8 & 255}.{address & 255}"
 
 

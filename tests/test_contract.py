@@ -17,7 +17,7 @@ NOT_FIRST_OPEN = frozenset({SESSION, INAPP})
 BASE: dict[str, Any] = {
     "timestamp": 1604503583337,
     "request_id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
-    "ip": "127.0.0.1",
+    "ip": "203.0.114.7",
     "user_agent": "Roku/DVP-9.21 (AE9.21E04090A)",
     "device_os_version": "9.3.0",
     "device_model": "3920X",
@@ -65,7 +65,7 @@ CASES: list[tuple[str, Any, frozenset[str]]] = [
     ("request_id", "1b4e28ba-2fa1-11d2-883f-0016d3cca4277", frozenset()),  # 37 characters
     ("ip", "8.8.8.8", ALL),
     ("ip", "", frozenset()),
-    ("ip", "1" * 46, ALL),  # published as 1-46 characters; not IPv4 only warns
+    ("ip", "1" * 46, frozenset()),  # 1-46 characters, and IPv4 only
     ("ip", "1" * 47, frozenset()),
     ("ip", 8, frozenset()),
     ("user_agent", "a" * 256, ALL),
@@ -174,7 +174,8 @@ def warnings_of(operation: str, body: dict[str, Any], platform: str | None = Non
 def test_soft_findings_are_warnings_not_violations() -> None:
     for operation in OPERATIONS:
         assert warnings_of(operation, body_for(operation, surprise=1)) == {"unknown_field"}
-        assert warnings_of(operation, body_for(operation, ip="::1")) == {"ipv4"}
+        assert warnings_of(operation, body_for(operation, ip="10.0.0.1")) == {"public_ipv4"}
+        assert warnings_of(operation, body_for(operation, ip="8.8.8.8")) == set()
         tifa = [{"type": "tifa", "value": "abc"}]
         assert warnings_of(operation, body_for(operation, device_ids=tifa), "roku") == \
             {"platform_id_type"}

@@ -25,7 +25,6 @@ from simulator.devices import (
     CTVProvider,
     Device,
     DeviceFactory,
-    is_public_ipv4,
 )
 from simulator.profiles import AD_ID_FORMATS, ProfileSet, load_profiles
 
@@ -156,7 +155,7 @@ def test_the_non_public_table_covers_every_range_ipaddress_calls_non_global() ->
     rng = random.Random(5)
     candidates = edges + small + [rng.getrandbits(32) for _ in range(200_000)]
     for value in candidates:
-        if 0 <= value < 2**32 and is_public_ipv4(value):
+        if 0 <= value < 2**32 and contract.is_public_ipv4(value):
             assert ipaddress.IPv4Address(value).is_global, ipaddress.IPv4Address(value)
 
 

@@ -49,9 +49,13 @@ RULES = [
     (SE, {"request_id": "x" * 36}, 202),
     (SE, {"request_id": "x" * 35}, 400),
     (IN, {"request_id": "x" * 37}, 400),
-    # ip: 1-46 characters (IPv4 only is a warning, not a rejection)
+    # ip: 1-46 characters, IPv4 only (a private address is a warning, not a rejection)
     (SE, {"ip": "10.0.0.1"}, 202),
-    (SE, {"ip": "2001:db8::1"}, 202),
+    (FO, {"ip": "2001:db8::1"}, 400),
+    (SE, {"ip": "::1"}, 400),
+    (IN, {"ip": "example.com"}, 400),
+    (SE, {"ip": "1.2.3.04"}, 400),
+    (SE, {"ip": "256.1.1.1"}, 400),
     (SE, {"ip": ""}, 400),
     (SE, {"ip": "1" * 47}, 400),
     (SE, {"ip": 16909060}, 400),
@@ -249,7 +253,8 @@ def test_the_published_test_vector_is_accepted():
         assert response.status_code == 202
         stats = server.stats()
         assert stats["accepted"] == 1
-        assert stats["warnings"] == {"timestamp_replaced": 1}  # 2020: older than 96 hours
+        # 2020: older than 96 hours; 127.0.0.1 is not a device's public address
+        assert stats["warnings"] == {"timestamp_replaced": 1, "public_ipv4": 1}
 
 
 # ------------------------------------------------------------------ routes and methods
@@ -327,9 +332,9 @@ def test_non_json_and_non_object_bodies_are_400(mock, client, content, why):
 
 
 def test_unknown_fields_and_soft_findings_are_accepted_as_warnings(mock, client):
-    document = body(SE, ip="2001:db8::1", surprise=1)
+    document = body(SE, ip="192.168.1.20", surprise=1)
     assert send(mock, client, SE, document).status_code == 202
     [entry] = mock.requests(request_id=document["request_id"])
     assert entry["outcome"] == "accepted"
     text = " ".join(entry["warnings"])
-    assert "surprise" in text and "IPv4" in text
+    assert "surprise" in text and "private or reserved IPv4" in text
