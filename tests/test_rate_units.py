@@ -212,3 +212,36 @@ def test_a_schedule_that_ended_early_fails_the_run() -> None:
     short = {"rate": {"window_s": 4.2}, "warm_up": {"seconds": 80.0, "requests": 4000}}
     message = runner._cut_short(plan, short)
     assert message is not None and "ran 4.2 s of 10 s" in message and "warm-up 80 s" in message
+
+
+def test_new_installs_hold_their_rate_to_the_end_of_a_long_run() -> None:
+    """Ten simulated days (a 10-minute run at a day a minute) with the period the plugin
+    gives such a run: the first_opens of the last three days come at the rate of the first
+    days, not in a surge of devices whose period ran out (which churn did not retire)."""
+    from simulator.behaviour import MS_PER_DAY
+    from simulator.load.world import period_days
+
+    profiles = load_profiles()
+    app = profiles.app(None)
+    platforms = tuple(profiles.app_platforms(app))
+    mix = profiles.mix(platforms)
+    world = World(profiles, app, app.dev_key, WorldSettings(
+        3, 0, 1440.0, platforms, days=period_days(600, 1440.0)))
+    pool = DevicePool(lambda platform, installed, at: world.life(platform, 0.0, installed, at),
+                      [p.platform for p in mix.values], list(mix.weights), 1500,
+                      random.Random(3), world.period.start_ms, world.period.end_ms,
+                      MS_PER_DAY, {p: world.base_share(p) for p in platforms})
+    while (taken := pool.take(before_ms=pool.start_ms)) is not None:
+        taken[0].life.installed = True
+        pool.give_back(taken[0])
+    per_day = [0] * 10
+    while (day := (pool.now_ms - pool.start_ms) // MS_PER_DAY) < 10:
+        taken = pool.take()
+        assert taken is not None
+        member, event = taken
+        if event.operation == contract.FIRST_OPEN:
+            per_day[day] += 1
+            member.life.installed = True
+        pool.give_back(member)
+    early, late = sum(per_day[1:7]) / 6, sum(per_day[7:]) / 3
+    assert 0.7 < late / early < 1.4, per_day

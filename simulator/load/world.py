@@ -44,9 +44,12 @@ from simulator.profiles import App, ProfileSet
 # Simulated time starts on a Monday at midnight US Eastern, so a run plays a week from its
 # quietest hour; fixed (not "now") so that a seed fixes every timeline.
 SIM_START = "2026-01-05T05:00:00Z"
-# At least a week of simulated time; longer when the run needs it (`period_days`), so that
-# no device's timeline ends with the period while the run still goes on.
+# At least a week of simulated time, and a week more than the run needs (`period_days`): a
+# device's timeline ends as soon as no active day is left in the period, and one that ended
+# at the period's end (not churned) would be replaced by a new install early; with a week to
+# spare hardly any device has no active day left (with half its days active, 1 in 128).
 PERIOD_DAYS = 7
+MARGIN_DAYS = 7
 UNTIMED_PERIOD_DAYS = 91  # a run with no known end (the web UI's): a quarter
 REPLACEMENT_STREAMS = 1 << 20  # device streams of replacements: past every worker's
 INSTALL_WINDOW_DAYS = 1  # a new install installs on the first simulated day of its life
@@ -56,7 +59,7 @@ def period_days(run_seconds: float | None, speed: float | None) -> int:
     """Simulated days enough for a run of `run_seconds` at `speed` (None: unknown)."""
     if run_seconds is None or speed is None:
         return UNTIMED_PERIOD_DAYS
-    return max(PERIOD_DAYS, math.ceil(run_seconds * speed / (MS_PER_DAY / 1000)) + 1)
+    return max(PERIOD_DAYS, math.ceil(run_seconds * speed / (MS_PER_DAY / 1000))) + MARGIN_DAYS
 
 
 class Life:
