@@ -1,9 +1,14 @@
-"""The AppsFlyer PC/Console/CTV S2S events API as data: the single source of truth.
+"""The AppsFlyer PC/Console/CTV events API, both channels, as data: the single source of truth.
 
-Every pattern, length, enum and per-operation difference of ``CONTRACT.md`` is written here
-once. The generator's tests, the payload builder and the mock's validator all read these
-tables; nothing else re-types a rule. Each rule can also describe itself as JSON Schema so
-that the mock's ``/openapi.json`` is generated from the same data it validates with.
+S2S (``/v1.0/s2s/``: a server relays its devices' events, with their ``ip`` and
+``user_agent``) and C2S (``/v1.0/c2s/``: the device's own SDK posts; its address is the
+connection's, its user agent the header). Every pattern, length, enum and per-operation and
+per-channel difference of ``CONTRACT.md`` is written here once, and so is what AppsFlyer's own
+SDKs send outside the published C2S schema (accepted with a warning that names the SDK
+behaviour: AppsFlyer evidently accepts its own clients' traffic). The generator's tests, the
+payload builder and the mock's validator all read these tables; nothing else re-types a rule.
+Each rule can also describe itself as JSON Schema so that the mock's ``/openapi.json`` is
+generated from the same data it validates with.
 """
 
 from __future__ import annotations
@@ -24,11 +29,14 @@ SANDBOX_BASE_URL: Final = "https://sandbox-events.appsflyer.com/v1.0/s2s/"
 S2S_PREFIX: Final = "/v1.0/s2s/"
 C2S_PREFIX: Final = "/v1.0/c2s/"
 
+S2S: Final = "s2s"
+C2S: Final = "c2s"
+CHANNELS: Final = (S2S, C2S)
+
 FIRST_OPEN: Final = "first_open"
 SESSION: Final = "session"
 INAPP: Final = "inapp"
-OPERATIONS: Final = (FIRST_OPEN, SESSION, INAPP)
-C2S_OPERATIONS: Final = (SESSION, INAPP)
+OPERATIONS: Final = (FIRST_OPEN, SESSION, INAPP)  # on both channels
 
 PLATFORMS: Final = (
     "roku", "smartcast", "tizen", "webos", "playstation", "vidaa", "steam",
@@ -41,6 +49,7 @@ APP_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9.\-]+")
 ID_TYPES: Final = (
     "custom", "rida", "vida", "tifa", "lgudid", "vidaaid", "steamid", "epicid", "psid", "vegaid",
 )
+C2S_ID_TYPES: Final = tuple(t for t in ID_TYPES if t != "vegaid")  # vega has no C2S
 # The advertising id type each platform's SDK sends next to `custom`; platforms absent here
 # send `custom` only. Another ad id type on a platform is accepted but recorded as a warning.
 PLATFORM_AD_ID_TYPE: Final[Mapping[str, str]] = {
@@ -49,10 +58,17 @@ PLATFORM_AD_ID_TYPE: Final[Mapping[str, str]] = {
     "epic": "epicid",
 }
 
-REQUIRED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+REQUIRED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {  # S2S
     FIRST_OPEN: ("device_ids", "ip"),
     SESSION: ("ip", "device_model"),
     INAPP: ("device_ids", "event_name", "ip"),
+}
+_C2S_REQUIRED: Final = ("request_id", "device_ids", "device_model", "device_os_version",
+                        "limit_ad_tracking", "app_version")
+C2S_REQUIRED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    FIRST_OPEN: _C2S_REQUIRED,
+    SESSION: _C2S_REQUIRED,
+    INAPP: (*_C2S_REQUIRED, "event_name"),
 }
 
 # Mock decisions (CONTRACT.md, "Decisions for the mock").
@@ -93,25 +109,26 @@ class Route:
 
 def parse_path(path: str) -> Route | None:
     """The route a request path names, or None when no public route has that path."""
-    for channel, prefix, operations in (
-        ("s2s", S2S_PREFIX, OPERATIONS),
-        ("c2s", C2S_PREFIX, C2S_OPERATIONS),
-    ):
+    for channel, prefix in ((S2S, S2S_PREFIX), (C2S, C2S_PREFIX)):
         if not path.startswith(prefix):
             continue
         parts = path[len(prefix):].split("/")
-        if len(parts) != 4 or parts[1] != "app" or parts[0] not in operations:
+        if len(parts) != 4 or parts[1] != "app" or parts[0] not in OPERATIONS:
             return None
         operation, _, platform, app_id = parts
         if platform not in PLATFORMS or not APP_ID_PATTERN.fullmatch(app_id):
             return None
-        if channel == "c2s" and platform in S2S_ONLY_PLATFORMS:
+        if channel == C2S and platform in S2S_ONLY_PLATFORMS:
             return None
         return Route(channel, operation, platform, app_id)
     return None
 
 
 # --------------------------------------------------------------------------- findings
+
+
+# The warning rule of a value outside the published schema that AppsFlyer's own SDKs send.
+SDK_DEVIATION: Final = "sdk_deviation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,12 +292,17 @@ class IpRule:
 
 
 DEVICE_ID_VALUE_PATTERN: Final = r"^[A-Za-z0-9\-_]+$"
+C2S_DEVICE_ID_VALUE_PATTERN: Final = r"^[A-Za-z0-9\-]+$"  # no underscore, unlike S2S
 
 
 @dataclass(frozen=True, slots=True)
 class DeviceIdsRule:
+    """An array of ``{type, value}``; ``sdk_types`` are id types outside the enum that an
+    AppsFlyer SDK sends (a warning naming it, not a rejection)."""
+
     type_rule: StringRule = StringRule(0, enum=frozenset(ID_TYPES))
     value_rule: StringRule = StringRule(1, pattern=DEVICE_ID_VALUE_PATTERN)
+    sdk_types: Mapping[str, str] = field(default_factory=dict)
 
     def check(self, name: str, value: Any, out: Findings) -> None:
         if type(value) is not list:
@@ -298,6 +320,9 @@ class DeviceIdsRule:
             for key, rule in (("type", self.type_rule), ("value", self.value_rule)):
                 if key not in item:
                     out.violations.append(Violation(f"{where}.{key}", "required", "is required"))
+                elif key == "type" and item[key] in self.sdk_types:
+                    out.warnings.append(Violation(f"{where}.type", SDK_DEVIATION,
+                                                  self.sdk_types[item[key]]))
                 else:
                     rule.check(f"{where}.{key}", item[key], out)
             for extra in item.keys() - {"type", "value"}:
@@ -344,7 +369,12 @@ class SharingFilterRule:
 
 @dataclass(frozen=True, slots=True)
 class EventParametersRule:
+    """An object whose known keys have their types: ``numbers`` (doubles), ``integers``
+    and ``af_currency`` (the ISO list); other keys are the app's own."""
+
     currency: StringRule = StringRule(enum=CURRENCIES)
+    numbers: tuple[str, ...] = ("af_revenue",)
+    integers: tuple[str, ...] = ()
 
     def check(self, name: str, value: Any, out: Findings) -> None:
         if type(value) is not dict:
@@ -352,31 +382,43 @@ class EventParametersRule:
                 Violation(name, "type", f"must be an object, got {_type_name(value)}")
             )
             return
-        revenue = value.get("af_revenue")
-        if "af_revenue" in value and type(revenue) not in (int, float):
-            out.violations.append(Violation(
-                f"{name}.af_revenue", "type", f"must be a number, got {_type_name(revenue)}"
-            ))
+        for key in self.numbers:
+            number = value.get(key)
+            if key in value and type(number) not in (int, float):
+                out.violations.append(Violation(
+                    f"{name}.{key}", "type", f"must be a number, got {_type_name(number)}"
+                ))
+        for key in self.integers:
+            number = value.get(key)
+            if key in value and type(number) is not int:
+                out.violations.append(Violation(
+                    f"{name}.{key}", "type", f"must be an integer, got {_type_name(number)}"
+                ))
         if "af_currency" in value:
             self.currency.check(f"{name}.af_currency", value["af_currency"], out)
 
     def json_schema(self) -> dict[str, Any]:
-        return {
-            "type": "object",
-            "properties": {
-                "af_revenue": {"type": "number", "format": "double"},
-                "af_currency": self.currency.json_schema(),
-            },
-        }
+        properties: dict[str, Any] = {
+            key: {"type": "number", "format": "double"} for key in self.numbers}
+        properties.update({key: {"type": "number", "format": "integer"}
+                           for key in self.integers})
+        properties["af_currency"] = self.currency.json_schema()
+        return {"type": "object", "properties": properties}
 
 
 @dataclass(frozen=True, slots=True)
 class JsonObjectStringRule:
-    """A string of at most N characters; that it holds a JSON object is checked softly."""
+    """A string of at most N characters; that it holds a JSON object is checked softly. With
+    ``sdk_object``, an object itself (what AppsFlyer's SDKs send on C2S) is a warning naming
+    them, not a rejection."""
 
     text: StringRule = StringRule(0, 2048)
+    sdk_object: str | None = None
 
     def check(self, name: str, value: Any, out: Findings) -> None:
+        if type(value) is dict and self.sdk_object is not None:
+            out.warnings.append(Violation(name, SDK_DEVIATION, self.sdk_object))
+            return
         before = len(out.violations)
         self.text.check(name, value, out)
         if len(out.violations) == before:
@@ -393,9 +435,54 @@ class JsonObjectStringRule:
         return self.text.json_schema()
 
 
+@dataclass(frozen=True, slots=True)
+class SdkTolerantRule:
+    """A published rule, beside values outside it that AppsFlyer's SDKs send: a value that
+    ``tolerated`` fully matches is a warning with ``message`` (naming the SDK), not a
+    rejection. The published rule alone is the JSON Schema."""
+
+    rule: StringRule
+    tolerated: str
+    message: str
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_regex", re.compile(self.tolerated))
+
+    def check(self, name: str, value: Any, out: Findings) -> None:
+        if type(value) is str and self._regex.fullmatch(value):
+            out.warnings.append(Violation(name, SDK_DEVIATION, self.message))
+        else:
+            self.rule.check(name, value, out)
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.rule.json_schema()
+
+
+@dataclass(frozen=True, slots=True)
+class C2STimestampRule:
+    """Not in the published C2S schema (extra fields are allowed), but every SDK sends one:
+    the HTML5 SDK a number of milliseconds, Roku's and Unity's a string of digits (a
+    warning naming them). Anything else is a warning too: the receive time stands in."""
+
+    def check(self, name: str, value: Any, out: Findings) -> None:
+        if type(value) is int and -(2**63) <= value < 2**63:
+            return
+        if type(value) is str and value.isascii() and value.isdigit() and len(value) <= 19:
+            out.warnings.append(Violation(name, SDK_DEVIATION, "a string of digits, as the "
+                                          "Roku and Unity SDKs send it (a number elsewhere)"))
+        else:
+            out.warnings.append(Violation(name, "timestamp_ignored", f"is not a timestamp "
+                                          f"({_type_name(value)}): the receive time is used"))
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"description": "not in the published C2S schema, which allows extra fields: "
+                               "Unix milliseconds, as every SDK sends it"}
+
+
 Rule = (
     StringRule | IntegerRule | BooleanRule | IpRule | DeviceIdsRule | SharingFilterRule
-    | EventParametersRule | JsonObjectStringRule
+    | EventParametersRule | JsonObjectStringRule | SdkTolerantRule | C2STimestampRule
 )
 
 # --------------------------------------------------------------------------- field tables
@@ -442,6 +529,64 @@ FIELD_RULES: Final[Mapping[str, Mapping[str, Rule]]] = {
     },
 }
 
+_C2S_COMMON: Final[dict[str, Rule]] = {
+    "timestamp": C2STimestampRule(),
+    "request_id": StringRule(36, 36),
+    "device_os_version": StringRule(1, 12, OS_VERSION_PATTERN),
+    "device_model": SdkTolerantRule(
+        StringRule(1, 50, DEVICE_MODEL_PATTERN), r"Windows_(?:32|64)-bit",
+        "Windows_32-bit or Windows_64-bit, as AppsFlyer's C++ PC samples send it (the "
+        "pattern has no underscore)"),
+    "device_ids": DeviceIdsRule(
+        StringRule(0, enum=frozenset(C2S_ID_TYPES)),
+        StringRule(1, pattern=C2S_DEVICE_ID_VALUE_PATTERN),
+        {"vidaa": "id type vidaa, as AppsFlyer's HTML5 SDK sends it on VIDAA (the enum says "
+                  "vidaaid)"}),
+    "limit_ad_tracking": BooleanRule(),
+    "customer_user_id": StringRule(1, 64),
+    "app_version": StringRule(1, 24, APP_VERSION_PATTERN),
+}
+
+C2S_FIELD_RULES: Final[Mapping[str, Mapping[str, Rule]]] = {
+    FIRST_OPEN: {
+        **_C2S_COMMON,
+        "request_id": StringRule(36, 36, LOWERCASE_UUID_PATTERN),
+        "device_os_version": StringRule(1, 24, OS_VERSION_PATTERN),
+    },
+    SESSION: {
+        **_C2S_COMMON,
+        "app_version": StringRule(1, 24, NUMERIC_APP_VERSION_PATTERN),
+    },
+    INAPP: {
+        **_C2S_COMMON,
+        "event_name": StringRule(1, 64),
+        "event_parameters": EventParametersRule(
+            numbers=("af_revenue", "af_price"), integers=("af_duration_seconds",)),
+        "event_custom_parameters": JsonObjectStringRule(sdk_object=(
+            "an object, as AppsFlyer's HTML5, Roku and Unity SDKs send it (the schema says a "
+            "JSON string)")),
+    },
+}
+
+# Fields outside the C2S schema (which allows extra fields) that an SDK is known to send.
+C2S_SDK_FIELDS: Final[Mapping[str, str]] = {
+    "isFirstCall": "isFirstCall, which the Roku BrightScript SDK adds",
+    "sharing_filter": "sharing_filter, which the Unity SDK adds (an S2S field)",
+}
+
+_RULES: Final = {S2S: FIELD_RULES, C2S: C2S_FIELD_RULES}
+_REQUIRED: Final = {S2S: REQUIRED_FIELDS, C2S: C2S_REQUIRED_FIELDS}
+
+
+def field_rules(channel: str) -> Mapping[str, Mapping[str, Rule]]:
+    """Per operation, the rule of each field a body may carry on `channel`."""
+    return _RULES[channel]
+
+
+def required_fields(channel: str) -> Mapping[str, tuple[str, ...]]:
+    return _REQUIRED[channel]
+
+
 # The order in which a generator writes fields: stable, so bodies are byte-identical per seed.
 FIELD_ORDER: Final = (
     "timestamp", "request_id", "ip", "user_agent", "device_os_version", "device_model",
@@ -450,12 +595,13 @@ FIELD_ORDER: Final = (
 )
 
 
-def request_schema(operation: str) -> dict[str, Any]:
-    """The JSON Schema of one operation's body, built from the same rules validation uses."""
-    rules = FIELD_RULES[operation]
+def request_schema(operation: str, channel: str = S2S) -> dict[str, Any]:
+    """The JSON Schema of one operation's body, built from the same rules validation uses
+    (the published rules: an SDK deviation the mock tolerates is not in it)."""
+    rules = _RULES[channel][operation]
     return {
         "type": "object",
-        "required": list(REQUIRED_FIELDS[operation]),
+        "required": list(_REQUIRED[channel][operation]),
         "properties": {name: rule.json_schema() for name, rule in rules.items()},
     }
 
@@ -463,10 +609,12 @@ def request_schema(operation: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- validation
 
 
-def inspect(operation: str, body: Any, *, platform: str | None = None) -> Findings:
-    """Every broken rule and every soft finding of one request body.
+def inspect(operation: str, body: Any, *, platform: str | None = None, channel: str = S2S,
+            unchecked: frozenset[str] = frozenset()) -> Findings:
+    """Every broken rule and every soft finding of one request body on `channel`.
 
     ``platform`` (from the path) enables the platform-fit warning for ad id types.
+    ``unchecked`` fields are not required here (the mock's memo checks them apart).
     """
     findings = Findings()
     if type(body) is not dict:
@@ -474,24 +622,28 @@ def inspect(operation: str, body: Any, *, platform: str | None = None) -> Findin
             Violation("body", "type", f"must be a JSON object, got {_type_name(body)}")
         )
         return findings
-    rules = FIELD_RULES[operation]
-    for name in REQUIRED_FIELDS[operation]:
-        if name not in body:
+    rules = _RULES[channel][operation]
+    for name in _REQUIRED[channel][operation]:
+        if name not in body and name not in unchecked:
             findings.violations.append(Violation(name, "required", "is required"))
+    sdk_fields = C2S_SDK_FIELDS if channel == C2S else {}
     for name, value in body.items():
         rule = rules.get(name)
-        if rule is None:
-            findings.warnings.append(Violation(name, "unknown_field", "is not a known field"))
-        else:
+        if rule is not None:
             rule.check(name, value, findings)
+        elif name in sdk_fields:
+            findings.warnings.append(Violation(name, SDK_DEVIATION, sdk_fields[name]))
+        else:
+            findings.warnings.append(Violation(name, "unknown_field", "is not a known field"))
     if platform is not None:
         _check_id_types_fit(platform, body.get("device_ids"), findings)
     return findings
 
 
-def validate(operation: str, body: Any, *, platform: str | None = None) -> list[Violation]:
+def validate(operation: str, body: Any, *, platform: str | None = None,
+             channel: str = S2S) -> list[Violation]:
     """The broken rules of one body (empty when the body is valid for ``operation``)."""
-    return inspect(operation, body, platform=platform).violations
+    return inspect(operation, body, platform=platform, channel=channel).violations
 
 
 def _check_id_types_fit(platform: str, device_ids: Any, out: Findings) -> None:

@@ -213,7 +213,7 @@ class MockApp:
             journal.rejected(where, path, 400, reason, body)
             await _error(send, 400, reason)
             return
-        findings = self._inspect(route.operation, route.platform, document)
+        findings = self._inspect(route.operation, route.platform, document, route.channel)
         if findings.violations:
             reason = "; ".join(map(str, findings.violations))
             journal.rejected(where, path, 400, reason, body)

@@ -32,19 +32,17 @@ _RESPONSES = {
 
 def document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    for channel, prefix, operations in (
-        ("s2s", contract.S2S_PREFIX, contract.OPERATIONS),
-        ("c2s", contract.C2S_PREFIX, contract.C2S_OPERATIONS),
-    ):
+    for channel, prefix in ((contract.S2S, contract.S2S_PREFIX),
+                            (contract.C2S, contract.C2S_PREFIX)):
         platforms = [p for p in contract.PLATFORMS
-                     if channel == "s2s" or p not in contract.S2S_ONLY_PLATFORMS]
-        for operation in operations:
+                     if channel == contract.S2S or p not in contract.S2S_ONLY_PLATFORMS]
+        for operation in contract.OPERATIONS:
             path = prefix + contract.relative_path(operation, "{platform}", "{app_id}")
             paths[path] = {"post": _operation(channel, operation, platforms)}
     return {
         "openapi": "3.0.3",
         "info": {
-            "title": "AppsFlyer PC/Console/CTV S2S events API (ctv-simulator mock)",
+            "title": "AppsFlyer PC/Console/CTV events API, S2S and C2S (ctv-simulator mock)",
             "version": "1.0",
         },
         "paths": paths,
@@ -80,7 +78,8 @@ def _operation(channel: str, operation: str, platforms: list[str]) -> dict[str, 
         ],
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": contract.request_schema(operation)}},
+            "content": {"application/json": {
+                "schema": contract.request_schema(operation, channel)}},
         },
         "responses": responses,
     }

@@ -1,0 +1,105 @@
+"""The mock on the C2S channel, over real HTTP on loopback: all three operations with the C2S
+rules, what AppsFlyer's own SDKs send accepted with warnings, the same bodies on S2S refused
+for what S2S requires."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from _mock_support import APP, APPS, path, post, raw, root
+from test_contract_c2s import body_for
+
+from simulator import contract
+from simulator.mock import MockServer
+
+FO, SE, IN = contract.FIRST_OPEN, contract.SESSION, contract.INAPP
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockServer]:
+    with MockServer(apps=APPS) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(trust_env=False, timeout=10) as http:
+        yield http
+
+
+def c2s(mock: MockServer, client: httpx.Client, operation: str, document: Any,
+        platform: str = "roku", **kwargs: Any) -> httpx.Response:
+    return post(client, root(mock.url), path(operation, platform, channel="c2s"),
+                raw(document), **kwargs)
+
+
+def fresh(operation: str, **changes: Any) -> dict[str, Any]:
+    """A published-valid C2S body with its own request id (the mock counts duplicates)."""
+    import uuid
+
+    return copy.deepcopy(body_for(operation, **{"request_id": str(uuid.uuid4()), **changes}))
+
+
+@pytest.mark.parametrize("operation", [FO, SE, IN])
+def test_every_operation_is_served_on_c2s_and_the_s2s_rules_differ(
+        mock: MockServer, client: httpx.Client, operation: str) -> None:
+    document = fresh(operation)
+    assert c2s(mock, client, operation, document).status_code == 202
+    [entry] = mock.requests(request_id=document["request_id"])
+    assert entry["channel"] == "c2s" and entry["outcome"] == "accepted"
+    s2s = post(client, root(mock.url), path(operation), raw(fresh(operation)))
+    assert s2s.status_code == 400 and "ip: is required" in s2s.json()["message"]
+
+
+@pytest.mark.parametrize(("operation", "changes", "message"), [
+    (SE, {"device_model": ...}, "device_model: is required"),
+    (IN, {"app_version": ...}, "app_version: is required"),
+    (SE, {"device_os_version": "1.2.3.4.5.6.7"}, "device_os_version: must have at most 12"),
+    (IN, {"event_name": ...}, "event_name: is required"),
+    (FO, {"limit_ad_tracking": ...}, "limit_ad_tracking: is required"),
+    (FO, {"request_id": ...}, "request_id: is required"),
+])
+def test_real_c2s_violations_get_400(mock: MockServer, client: httpx.Client, operation: str,
+                                     changes: dict[str, Any], message: str) -> None:
+    response = c2s(mock, client, operation, fresh(operation, **changes))
+    assert response.status_code == 400 and message in response.json()["message"]
+
+
+def test_vega_has_no_c2s_route_and_a_bad_signature_is_401(mock: MockServer,
+                                                          client: httpx.Client) -> None:
+    assert c2s(mock, client, SE, fresh(SE), platform="vega").status_code == 404
+    bad = post(client, root(mock.url), path(SE, channel="c2s"), raw(fresh(SE)),
+               key="WRONGKEY0000000000000x")
+    assert bad.status_code == 401
+
+
+def test_an_html5_sdk_body_is_accepted_with_the_warnings_that_name_the_sdk(
+        mock: MockServer, client: httpx.Client) -> None:
+    """What AppsFlyer's HTML5 CTV SDK posts for an in-app event on Tizen: a number
+    timestamp, limit_ad_tracking true, event_custom_parameters as an object of strings."""
+    document = fresh(IN, limit_ad_tracking=True, event_custom_parameters={"level": "3"},
+                     device_ids=[{"type": "custom", "value": "abc-123"},
+                                 {"type": "tifa", "value": "f0e1d2c3-b4a5-4697-8899-aabbccddeeff"}])
+    response = c2s(mock, client, IN, document, platform="tizen")
+    assert response.status_code == 202
+    [entry] = mock.requests(request_id=document["request_id"])
+    assert any("HTML5" in warning for warning in entry["warnings"]), entry["warnings"]
+    # S2S wants a JSON string there, and an ip: the same body is refused.
+    assert post(client, root(mock.url), path(IN, "tizen"), raw(document)).status_code == 400
+
+
+def test_a_roku_sdk_body_with_its_quirks_is_accepted(mock: MockServer,
+                                                     client: httpx.Client) -> None:
+    """Roku's BrightScript SDK: a string timestamp, a hex request id in UUID groups without a
+    version nibble, and isFirstCall."""
+    document = fresh(SE, timestamp="1764000000000", isFirstCall="false",
+                     request_id="9c1b2e4d-77aa-00ff-1234-abcdefabcdef")
+    assert c2s(mock, client, SE, document).status_code == 202
+    [entry] = mock.requests(request_id=document["request_id"])
+    text = " ".join(entry["warnings"])
+    assert "Roku" in text and "isFirstCall" in text
+    assert APP.app_id == entry["app_id"]
