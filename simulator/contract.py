@@ -370,7 +370,9 @@ class SharingFilterRule:
 @dataclass(frozen=True, slots=True)
 class EventParametersRule:
     """An object whose known keys have their types: ``numbers`` (doubles), ``integers``
-    and ``af_currency`` (the ISO list); other keys are the app's own."""
+    (numbers meant to be whole: the published schema says a number of format integer, so a
+    fraction is a warning, not a rejection) and ``af_currency`` (the ISO list); other keys
+    are the app's own."""
 
     currency: StringRule = StringRule(enum=CURRENCIES)
     numbers: tuple[str, ...] = ("af_revenue",)
@@ -388,12 +390,17 @@ class EventParametersRule:
                 out.violations.append(Violation(
                     f"{name}.{key}", "type", f"must be a number, got {_type_name(number)}"
                 ))
-        for key in self.integers:
+        for key in self.integers:  # published as a number of format integer: a fraction warns
             number = value.get(key)
-            if key in value and type(number) is not int:
+            if key not in value:
+                continue
+            if type(number) not in (int, float):
                 out.violations.append(Violation(
-                    f"{name}.{key}", "type", f"must be an integer, got {_type_name(number)}"
+                    f"{name}.{key}", "type", f"must be a number, got {_type_name(number)}"
                 ))
+            elif type(number) is float and not number.is_integer():
+                out.warnings.append(Violation(
+                    f"{name}.{key}", "integer", f"is {number}: a whole number is expected"))
         if "af_currency" in value:
             self.currency.check(f"{name}.af_currency", value["af_currency"], out)
 

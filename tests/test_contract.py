@@ -208,7 +208,7 @@ def test_custom_id() -> None:
     ("/v1.0/s2s/inapp/app/vega/com.example.app",
      contract.Route("s2s", INAPP, "vega", "com.example.app")),
     ("/v1.0/c2s/session/app/roku/a-b.c", contract.Route("c2s", SESSION, "roku", "a-b.c")),
-    ("/v1.0/c2s/first_open/app/roku/app", None),  # no c2s first_open
+    ("/v1.0/c2s/first_open/app/roku/app", contract.Route("c2s", FIRST_OPEN, "roku", "app")),
     ("/v1.0/c2s/inapp/app/vega/app", None),  # vega is S2S only
     ("/v1.0/s2s/session/app/android/app", None),
     ("/v1.0/s2s/session/app//app", None),  # the published enum's empty string is invalid

@@ -86,7 +86,7 @@ def test_required_fields_are_the_published_ones_and_ip_is_not_one(operation: str
     (SESSION, {"device_ids": [{"type": "vegaid", "value": "abc"}]}, "enum"),
     (SESSION, {"limit_ad_tracking": "false"}, "type"),
     (INAPP, {"event_parameters": {"af_price": "1.99"}}, "type"),
-    (INAPP, {"event_parameters": {"af_duration_seconds": 1.5}}, "type"),
+    (INAPP, {"event_parameters": {"af_duration_seconds": "30"}}, "type"),
     (INAPP, {"event_parameters": {"af_currency": "usd"}}, "enum"),
     (INAPP, {"event_custom_parameters": "x" * 2049}, "max_length"),
 ])
@@ -114,6 +114,11 @@ def test_what_appsflyers_sdks_send_is_accepted_with_a_warning_naming_them(
     [warning] = result.warnings
     assert warning.rule == contract.SDK_DEVIATION and warning.field == field
     assert names in warning.message
+
+
+def test_a_fractional_duration_is_a_warning_as_the_published_type_is_number() -> None:
+    result = findings(INAPP, body_for(INAPP, event_parameters={"af_duration_seconds": 1.5}))
+    assert result.ok and [w.rule for w in result.warnings] == ["integer"]
 
 
 def test_fields_outside_the_schema_are_accepted_as_warnings() -> None:

@@ -103,3 +103,48 @@ def test_a_roku_sdk_body_with_its_quirks_is_accepted(mock: MockServer,
     text = " ".join(entry["warnings"])
     assert "Roku" in text and "isFirstCall" in text
     assert APP.app_id == entry["app_id"]
+
+
+def test_x_forwarded_for_decides_the_journaled_address_else_the_peer(
+        mock: MockServer, client: httpx.Client) -> None:
+    """Every simulated device shares 127.0.0.1 in a local test: the first X-Forwarded-For
+    address stands for the device's own; without one, the peer's address is journaled. The
+    User-Agent header is the device's user agent; both can be filtered on."""
+    forwarded = fresh(SE)
+    response = c2s(mock, client, SE, forwarded, **{
+        "x-forwarded-for": "93.184.216.34, 10.0.0.1", "user-agent": "Roku/DVP-12.5 (x)"})
+    assert response.status_code == 202
+    [entry] = mock.requests(request_id=forwarded["request_id"])
+    assert entry["address"] == "93.184.216.34" and entry["user_agent"] == "Roku/DVP-12.5 (x)"
+    direct = fresh(SE)
+    assert c2s(mock, client, SE, direct).status_code == 202
+    [entry] = mock.requests(request_id=direct["request_id"])
+    assert entry["address"] == "127.0.0.1"
+    assert [e["request_id"] for e in mock.requests(address="93.184.216.34")] == [
+        forwarded["request_id"]]
+    assert all(e["channel"] == "c2s" for e in mock.requests(channel="c2s"))
+    assert mock.stats()["by_channel"]["c2s"]["202"] >= 2
+
+
+def test_the_sqlite_journal_keeps_channel_address_and_user_agent(tmp_path: Any) -> None:
+    """Also in a journal file that an older mock started (it gets the new columns)."""
+    import sqlite3
+
+    journal = tmp_path / "journal.db"
+    with sqlite3.connect(journal) as old:  # the first schema, without address and user_agent
+        old.execute("CREATE TABLE requests (id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER "
+                    "NOT NULL, received_at TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT "
+                    "NULL, channel TEXT, operation TEXT, platform TEXT, app_id TEXT, status "
+                    "INTEGER NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL, warnings "
+                    "TEXT NOT NULL, fault TEXT, request_id TEXT, device_id TEXT, body TEXT NOT "
+                    "NULL)")
+    document = fresh(FO)
+    with MockServer(apps=APPS, journal_file=journal) as server, \
+            httpx.Client(trust_env=False) as http:
+        response = post(http, root(server.url), path(FO, channel="c2s"), raw(document),
+                        **{"x-forwarded-for": "198.51.99.7", "user-agent": "Tizen/6.5"})
+        assert response.status_code == 202
+    with sqlite3.connect(journal) as db:
+        rows = db.execute("SELECT channel, operation, address, user_agent FROM requests "
+                          "WHERE request_id = ?", (document["request_id"],)).fetchall()
+    assert rows == [("c2s", FO, "198.51.99.7", "Tizen/6.5")]

@@ -165,13 +165,6 @@ def test_a_rejection_names_the_field_and_rule_in_body_and_journal(mock, client):
     assert entry["reason"].startswith("device_model: must match")
 
 
-@pytest.mark.parametrize("operation", [SE, IN])
-def test_c2s_serves_sessions_and_inapp_with_the_same_rules(mock, client, operation):
-    assert send(mock, client, operation, body(operation), channel="c2s").status_code == 202
-    bad = body(operation, ip="")
-    assert send(mock, client, operation, bad, channel="c2s").status_code == 400
-
-
 def test_every_platform_of_an_app_is_served_and_digit_app_ids_work(mock, client):
     for platform in APP.platforms:
         assert send(mock, client, SE, body(SE), platform=platform).status_code == 202
@@ -267,8 +260,8 @@ def test_the_published_test_vector_is_accepted():
     "/v1.0/s2s/session/app/roku/com_test_app",
     "/v1.0/s2s/session/app/roku/com.test.app/extra",
     "/v1.0/s2s/session/apps/roku/com.test.app",
-    "/v1.0/c2s/first_open/app/roku/com.test.app",
     "/v1.0/c2s/session/app/vega/com.test.app",
+    "/v1.0/c2s/install/app/roku/com.test.app",
     "/v2.0/s2s/session/app/roku/com.test.app",
     "/",
 ])

@@ -28,7 +28,7 @@ from simulator.errors import FaultError
 from simulator.mock.admin import ADMIN_PREFIX, OPENAPI_PATH, Admin
 from simulator.mock.asgi import Message, Receive, Scope, Send
 from simulator.mock.faults import Decision, FaultPlan, parse_rule
-from simulator.mock.journal import DELAYED, Journal, RouteKey, route_key
+from simulator.mock.journal import DELAYED, Journal, RouteKey, Source, route_key
 from simulator.mock.registry import ZERO_PLAN, Registry
 from simulator.mock.state import MockState
 from simulator.mock.validation import Inspector
@@ -149,11 +149,12 @@ class MockApp:
             if path.startswith(ADMIN_PREFIX) or path == OPENAPI_PATH:
                 await self._admin_call(scope, receive, send, method, path)
                 return
-            self.journal.unrouted(method, path, 404, "no such route", b"")
+            self.journal.unrouted(method, path, 404, "no such route", b"", _source(scope))
             await _error(send, 404, f"no route {method} {path}")
             return
         if method != "POST":
-            self.journal.unrouted(method, path, 405, "method not allowed", b"")
+            self.journal.unrouted(method, path, 405, "method not allowed", b"",
+                                  _source(scope))
             await _error(send, 405, f"{method} not allowed; use POST", ((b"allow", b"POST"),))
             return
         # The cached path: a ring of 100,000 entries then shares one string per route.
@@ -161,18 +162,23 @@ class MockApp:
         journal = self.journal
         if known_app is None:
             reason = f"unknown app {route.app_id} on {route.platform}"
-            journal.rejected(where, path, 401, reason, b"")
+            journal.rejected(where, path, 401, reason, b"", _source(scope))
             await _error(send, 401, MESSAGE_UNKNOWN_APP)
             return
-        signature = fault_header = None
+        signature = fault_header = forwarded = agent = None
         length = 0
         for name, value in scope["headers"]:
             if name == b"authorization":
                 signature = value
             elif name == b"content-length":
                 length = int(value) if value.isdigit() else 0
+            elif name == b"user-agent":
+                agent = value
+            elif name == b"x-forwarded-for":
+                forwarded = value
             elif name == b"x-mock-fault":
                 fault_header = value
+        source = (_address(scope, forwarded), agent.decode("latin-1") if agent else "")
         limit = contract.MAX_BODY_BYTES
         if length > limit:
             body = await _discard_body(receive, 0)
@@ -187,18 +193,18 @@ class MockApp:
         if body is _DISCONNECTED:
             return
         if body is _TOO_LARGE or body is _TOO_LARGE_UNREAD:
-            journal.rejected(where, path, 413, f"body over {limit} bytes", b"")
+            journal.rejected(where, path, 413, f"body over {limit} bytes", b"", source)
             await _error(send, 413, f"body larger than {limit} bytes",
                          () if body is _TOO_LARGE else ((b"connection", b"close"),))
             return
         app, verify = known_app
         if signature is None or not verify(body, signature):
             reason = "no authorization header" if signature is None else "signature mismatch"
-            journal.rejected(where, path, 401, reason, body)
+            journal.rejected(where, path, 401, reason, body, source)
             await _error(send, 401, MESSAGE_BAD_SIGNATURE)
             return
         if app.plan == ZERO_PLAN:
-            journal.rejected(where, path, 403, "app on the Zero plan", body)
+            journal.rejected(where, path, 403, "app on the Zero plan", body, source)
             await _error(send, 403, MESSAGE_ZERO_PLAN)
             return
         try:
@@ -210,21 +216,22 @@ class MockApp:
                 document = _parse_json(body)
         except ValueError as error:
             reason = f"body is not UTF-8 JSON: {error}"
-            journal.rejected(where, path, 400, reason, body)
+            journal.rejected(where, path, 400, reason, body, source)
             await _error(send, 400, reason)
             return
         findings = self._inspect(route.operation, route.platform, document, route.channel)
         if findings.violations:
             reason = "; ".join(map(str, findings.violations))
-            journal.rejected(where, path, 400, reason, body)
+            journal.rejected(where, path, 400, reason, body, source)
             await _error(send, 400, reason)
             return
         if fault_header is not None or self.state.faults.rules:
             decision = self._fault(route, fault_header)
             if decision is not None:
-                await self._inject(decision, where, path, document, body, findings, receive, send)
+                await self._inject(decision, where, path, document, body, findings, source,
+                                   receive, send)
                 return
-        journal.accepted_event(where, path, document, body, findings.warnings)
+        journal.accepted_event(where, path, document, body, findings.warnings, source=source)
         await send(_ACCEPTED_START)
         await send(_EMPTY_BODY)
 
@@ -239,10 +246,10 @@ class MockApp:
 
     async def _inject(
         self, decision: Decision, where: RouteKey, path: str, document: Any,
-        body: bytes, findings: contract.Findings, receive: Receive, send: Send,
+        body: bytes, findings: contract.Findings, source: Source, receive: Receive, send: Send,
     ) -> None:
         if decision.action == "invalid":
-            self.journal.injected(where, path, 400, "invalid_fault_header", body)
+            self.journal.injected(where, path, 400, "invalid_fault_header", body, source)
             await _error(send, 400, decision.label)
             return
         if decision.delay:
@@ -250,7 +257,7 @@ class MockApp:
         action = decision.action
         if action is None:
             self.journal.accepted_event(where, path, document, body, findings.warnings,
-                                        DELAYED)
+                                        DELAYED, source)
             await send(_ACCEPTED_START)
             await send(_EMPTY_BODY)
             return
@@ -258,13 +265,13 @@ class MockApp:
         if action in ("reset", "empty") and transport is None:
             # Below HTTP there is nothing to reset without the connection: say so, rather
             # than quietly answer or hang.
-            self.journal.injected(where, path, 500, decision.label, body)
+            self.journal.injected(where, path, 500, decision.label, body, source)
             await _error(send, 500, f"injected fault {action} needs the connection, which "
                          "this server does not expose to the app: serve the mock with uvicorn "
                          f"({_UVICORN_NEEDED})")
             return
         status = decision.status if action == "error" else 0
-        self.journal.injected(where, path, status, decision.label, body)
+        self.journal.injected(where, path, status, decision.label, body, source)
         if action == "error":
             headers: tuple[tuple[bytes, bytes], ...] = ()
             if decision.retry_after is not None:
@@ -408,3 +415,25 @@ async def _send(send: Send, status: int, body: bytes,
 async def _error(send: Send, status: int, message: str,
                  headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     await _send(send, status, orjson.dumps({"message": message}), headers)
+
+
+def _address(scope: Scope, forwarded: bytes | None) -> str:
+    """The device's address: the first X-Forwarded-For address (behind a proxy, and in any
+    local test, where every simulated device shares the loopback address), else the peer's."""
+    if forwarded:
+        first = forwarded.split(b",", 1)[0].strip()
+        if first:
+            return first.decode("latin-1")
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+def _source(scope: Scope) -> Source:
+    """(address, user agent) of a request the hot path has not read the headers of."""
+    forwarded = agent = None
+    for name, value in scope["headers"]:
+        if name == b"x-forwarded-for":
+            forwarded = value
+        elif name == b"user-agent":
+            agent = value
+    return _address(scope, forwarded), agent.decode("latin-1") if agent else ""

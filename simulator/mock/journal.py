@@ -73,10 +73,16 @@ class Entry(NamedTuple):
     warnings: tuple[str, ...]
     fault: str
     body: bytes
+    address: str  # the device's: the first X-Forwarded-For address, else the peer's
+    user_agent: str  # the User-Agent header ("" without one)
 
 
 # An Entry's fields as a plain tuple: what the ring and the sink hold.
-Record = tuple[int, float, str, str, RouteKey | None, int, str, str, tuple[str, ...], str, bytes]
+Record = tuple[int, float, str, str, RouteKey | None, int, str, str, tuple[str, ...], str, bytes,
+               str, str]
+# Who sent a request, as the journal keeps it: (address, user agent).
+Source = tuple[str, str]
+NO_SOURCE: Source = ("", "")
 NO_ROUTE = (None, None, None, None)
 CHANNEL, OPERATION, PLATFORM, APP_ID = range(4)
 
@@ -141,26 +147,29 @@ class Journal:
         self._seq += 1
         return self._seq
 
-    def unrouted(self, method: str, path: str, status: int, reason: str, body: bytes) -> None:
+    def unrouted(self, method: str, path: str, status: int, reason: str, body: bytes,
+                 source: Source = NO_SOURCE) -> None:
         self._unrouted[status] = self._unrouted.get(status, 0) + 1
         self._log((self._next(), time.time(), method, path, None, status, UNROUTED, reason,
-                   (), "", body))
+                   (), "", body, *source))
 
-    def rejected(self, where: RouteKey, path: str, status: int, reason: str, body: bytes) -> None:
+    def rejected(self, where: RouteKey, path: str, status: int, reason: str, body: bytes,
+                 source: Source = NO_SOURCE) -> None:
         key = (where, status)
         self._outcomes[key] = self._outcomes.get(key, 0) + 1
         self._log((self._next(), time.time(), "POST", path, where, status, REJECTED, reason,
-                   (), "", body))
+                   (), "", body, *source))
 
-    def injected(self, where: RouteKey, path: str, status: int, fault: str, body: bytes) -> None:
+    def injected(self, where: RouteKey, path: str, status: int, fault: str, body: bytes,
+                 source: Source = NO_SOURCE) -> None:
         key = (where, fault)
         self._injected[key] = self._injected.get(key, 0) + 1
         self._log((self._next(), time.time(), "POST", path, where, status, INJECTED,
-                   "injected fault", (), fault, body))
+                   "injected fault", (), fault, body, *source))
 
     def accepted_event(
         self, where: RouteKey, path: str, body: dict[str, Any], raw: bytes,
-        soft: list[contract.Violation], fault: str = "",
+        soft: list[contract.Violation], fault: str = "", source: Source = NO_SOURCE,
     ) -> bool:
         """Record a 202 (``fault`` DELAYED: after an injected latency); returns False when it
         was a duplicate of an accepted request id."""
@@ -177,14 +186,14 @@ class Journal:
             if id_hash in self._ids or id_hash in self._old_ids:
                 self.duplicates += 1
                 self._log((self._next(), now, "POST", path, where, 202, DUPLICATE,
-                           "request_id already accepted", (), fault, raw))
+                           "request_id already accepted", (), fault, raw, *source))
                 return False
             self._remember_id(id_hash)
         self.unique += 1
         warnings = self._soft_findings(where, body, soft, now)
         self._seq = seq = self._seq + 1
         entry: Record = (seq, now, "POST", path, where, 202, ACCEPTED, "", warnings, fault,
-                         raw)
+                         raw, *source)
         if self.ring_size:  # _log, inlined: this runs for every accepted request
             self._ring.append(entry)
         if self._sink is not None:
@@ -240,9 +249,13 @@ class Journal:
     def stats(self) -> Stats:
         by_app: ByApp = {}
         rejected: dict[str, int] = {}
-        for ((_, operation, platform, app_id), status), count in sorted(self._outcomes.items()):
+        by_channel: dict[str, dict[str, int]] = {}
+        for ((channel, operation, platform, app_id), status), count in sorted(
+                self._outcomes.items()):
             node = by_app.setdefault(app_id, {}).setdefault(platform, {}).setdefault(operation, {})
-            node[str(status)] = count
+            node[str(status)] = node.get(str(status), 0) + count
+            statuses = by_channel.setdefault(channel, {})
+            statuses[str(status)] = statuses.get(str(status), 0) + count
             if status != 202:
                 rejected[str(status)] = rejected.get(str(status), 0) + count
         for status, count in self._unrouted.items():
@@ -251,7 +264,8 @@ class Journal:
         injected: dict[str, int] = {}
         for ((_, operation, platform, app_id), fault), count in sorted(self._injected.items()):
             faults = injected_by_app.setdefault(app_id, {}).setdefault(platform, {})
-            faults.setdefault(operation, {})[fault] = count
+            node = faults.setdefault(operation, {})
+            node[fault] = node.get(fault, 0) + count
             injected[fault] = injected.get(fault, 0) + count
         total = (sum(self._outcomes.values()) + sum(self._injected.values())
                  + sum(self._unrouted.values()))
@@ -266,6 +280,7 @@ class Journal:
             "warnings": dict(sorted(self._warnings.items())),
             "devices": len(self._devices),
             "by_app": by_app,
+            "by_channel": by_channel,  # final statuses (injected faults apart), per channel
             "injected_by_app": injected_by_app,
             "since": _iso(self.started_at),
             "ring": {"size": self.ring_size, "held": len(self._ring) if self.ring_size else 0},
@@ -337,14 +352,16 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         "fault": entry.fault or None,
         "request_id": request_id,
         "device_id": device_id,
+        "address": entry.address or None,
+        "user_agent": entry.user_agent or None,
     }
 
 
 class RequestFilter:
     """Which journal entries a query wants; every given criterion must hold."""
 
-    FIELDS = ("since", "app", "platform", "operation", "status", "device", "request_id",
-              "outcome", "method", "url")
+    FIELDS = ("since", "channel", "app", "platform", "operation", "status", "device",
+              "request_id", "outcome", "method", "url", "address")
 
     def __init__(self, **criteria: Any) -> None:
         unknown = set(criteria) - set(self.FIELDS) - {"limit"}
@@ -352,6 +369,8 @@ class RequestFilter:
             raise ValueError(f"unknown filter {sorted(unknown)[0]!r}; allowed: "
                              + ", ".join((*self.FIELDS, "limit")))
         self.since = _parse_since(criteria.get("since"))
+        self.channel = _parse_choice("channel", criteria.get("channel"), contract.CHANNELS)
+        self.address = _parse_text("address", criteria.get("address"))
         self.app = _parse_text("app", criteria.get("app"))
         self.platform = _parse_choice("platform", criteria.get("platform"), contract.PLATFORMS)
         self.operation = _parse_choice("operation", criteria.get("operation"),
@@ -372,12 +391,14 @@ class RequestFilter:
             return False
         if ((self.outcome is not None and entry.outcome != self.outcome)
                 or (self.method is not None and entry.method != self.method.upper())
-                or (self.url is not None and entry.path != self.url)):
+                or (self.url is not None and entry.path != self.url)
+                or (self.address is not None and entry.address != self.address)):
             return False
-        wants_route = (self.app, self.platform, self.operation) != (None, None, None)
+        wants_route = (self.channel, self.app, self.platform, self.operation) != (
+            None, None, None, None)
         if wants_route and (route is None or not (
             self.app in (None, route[3]) and self.platform in (None, route[2])
-            and self.operation in (None, route[1])
+            and self.operation in (None, route[1]) and self.channel in (None, route[0])
         )):
             return False
         if self.device is not None or self.request_id is not None:

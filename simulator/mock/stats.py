@@ -37,6 +37,7 @@ class Stats(Counts):
     accepted: int  # 202s: unique + duplicates
     unique: int
     rejected: dict[str, int]  # by status
+    by_channel: dict[str, dict[str, int]]  # contract outcomes by status, per channel
     injected: dict[str, int]  # by fault label
     delayed: int  # accepted after an injected latency (counted in accepted too)
     devices: int  # distinct (app, custom id) with a first_open

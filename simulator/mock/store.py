@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS requests (
     fault TEXT,
     request_id TEXT,
     device_id TEXT,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    address TEXT,                  -- the device's: first X-Forwarded-For address, else the peer
+    user_agent TEXT                -- the User-Agent header
 );
 CREATE INDEX IF NOT EXISTS requests_request_id ON requests (request_id);
 CREATE INDEX IF NOT EXISTS requests_device_id ON requests (device_id);
@@ -60,6 +62,7 @@ class SqliteSink:
         try:
             connection = sqlite3.connect(path)
             connection.executescript(SCHEMA)
+            _add_missing_columns(connection)
             connection.close()
         except sqlite3.Error as error:
             raise InputError(f"--journal {path}: cannot open as SQLite: {error}") from None
@@ -107,8 +110,8 @@ class SqliteSink:
             connection.executemany(
                 "INSERT INTO requests (seq, received_at, method, path, channel, "
                 "operation, platform, app_id, status, outcome, reason, warnings, fault, "
-                "request_id, device_id, body) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "request_id, device_id, body, address, user_agent) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_row(j.Entry._make(entry)) for entry in batch],
             )
             connection.commit()
@@ -139,6 +142,19 @@ class SqliteSink:
         return batch, False
 
 
+# Columns added since the first schema: a journal file written by an older mock gets them
+# (empty in its old rows) instead of refusing every insert.
+_LATER_COLUMNS = (("address", "TEXT"), ("user_agent", "TEXT"))
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    present = {row[1] for row in connection.execute("PRAGMA table_info(requests)")}
+    for name, kind in _LATER_COLUMNS:
+        if name not in present:
+            connection.execute(f"ALTER TABLE requests ADD COLUMN {name} {kind}")
+    connection.commit()
+
+
 def _row(entry: j.Entry) -> tuple[object, ...]:
     channel, operation, platform, app_id = entry.route or j.NO_ROUTE
     request_id, device_id = j.body_fields(entry.body)
@@ -150,4 +166,5 @@ def _row(entry: j.Entry) -> tuple[object, ...]:
         entry.status, entry.outcome, entry.reason,
         orjson.dumps(list(entry.warnings)).decode(), entry.fault or None,
         request_id, device_id, entry.body.decode("utf-8", "replace"),
+        entry.address or None, entry.user_agent or None,
     )
