@@ -229,6 +229,16 @@ def test_reconciliation_names_each_kind_of_problem(stats: Any, problem: str) -> 
     verdict = reconcile(_recorder(), stats, "com.example.ctvstream")
     assert not verdict["passed"]
     assert any(problem in line for line in verdict["problems"]), verdict["problems"]
+    # The same keys either way: counts when the journal was read, null (unknown) when not.
+    assert {"lost", "unexpected", "duplicates", "misordered", "unanswered_in_flight",
+            "harness_attempts"} <= set(verdict)
+    unknown = isinstance(stats, str)
+    assert (verdict["lost"] is None) == unknown and verdict["harness_attempts"] > 0
+    summary = Summary(_recorder(), seconds=1.0)
+    summary.reconciliation = verdict
+    line = format_table(summary.to_dict()).splitlines()[-len(verdict["problems"]) - 1]
+    assert line.startswith("reconciliation with the mock: FAILED")
+    assert ("every count unknown" in line) == unknown
 
 
 def test_targets_apply_the_clients_safety_rules_to_urls_too(monkeypatch) -> None:

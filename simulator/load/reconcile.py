@@ -29,6 +29,9 @@ from simulator.load.recorder import IN_FLIGHT_AT_STOP, Recorder
 from simulator.mock.stats import Counts, Stats
 
 ORDERING_WARNING = "ordering"
+# The counts that need the mock's journal: null (unknown) when it could not be read.
+UNKNOWN_WITHOUT_JOURNAL = ("lost", "unexpected", "status_mismatches", "duplicates",
+                           "misordered", "unanswered", "unanswered_in_flight")
 
 
 def _harness_attempts(recorder: Recorder) -> dict[tuple[str, str], Counter[str]]:
@@ -84,9 +87,10 @@ def reconcile(recorder: Recorder, stats: Counts | str, app_id: str) -> dict[str,
 
     ``stats`` is what the mock counted during the run, or why its journal could not be read.
     """
-    if isinstance(stats, str):
-        return {"passed": False, "problems": [stats]}
     sent = _harness_attempts(recorder)
+    if isinstance(stats, str):  # nothing to compare with: every count unknown, never a pass
+        return {"passed": False, "problems": [stats], **dict.fromkeys(UNKNOWN_WITHOUT_JOURNAL),
+                "harness_attempts": sum(sum(c.values()) for c in sent.values())}
     seen = _mock_counts(stats, app_id)
     problems: list[str] = []
     counts: Counter[str] = Counter()

@@ -225,12 +225,14 @@ def format_table(data: dict[str, Any]) -> str:
     recon = data.get("reconciliation")
     if recon is not None:
         verdict = "OK" if recon["passed"] else "FAILED"
-        if "lost" in recon:
+        if recon["lost"] is not None:
             verdict += (f" (lost {recon['lost']}, unexpected {recon['unexpected']}, "
                         f"unexplained duplicates {recon['duplicates']['unexplained']}, "
                         f"misordered {recon['misordered']}; unanswered "
                         f"{recon['unanswered']}, of which in flight at the stop "
                         f"{recon['unanswered_in_flight']})")
+        else:
+            verdict += " (the mock's journal could not be read: every count unknown)"
         lines.append(f"reconciliation with the mock: {verdict}")
         lines += [f"  {problem}" for problem in recon["problems"]]
     return "\n".join(lines)
