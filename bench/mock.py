@@ -14,6 +14,11 @@
    on schedule over keep-alive connections and measures latency from each request's
    scheduled time (no coordinated omission), reporting p50/p99/max.
 
+5. The C2S channel (issue 12): the same devices' requests as their SDKs post them to
+   ``/v1.0/c2s/`` (no ``ip``/``user_agent`` in the body; the address in ``X-Forwarded-For``,
+   the user agent in its header), through the mock in the same rounds: the mock's server CPU
+   per C2S request against per S2S request (target: no more).
+
 Targets (issue 4): >= 25,000 req/s, >= 0.7 of the trivial app, p99 < 5 ms at 10,000 req/s.
 Installs wrk with apt-get when missing (root), else says how. Loopback only.
 """
@@ -76,10 +81,15 @@ end
 """
 
 
-def _bodies(count: int, now_ms: int) -> list[tuple[str, bytes]]:
-    """(relative path, body) pairs: per device a first_open, then sessions and in-app events,
-    every body distinct (its own request id and timestamp)."""
-    out: list[tuple[str, bytes]] = []
+Request = tuple[str, bytes, dict[str, str]]  # (path from the host root, body, extra headers)
+
+
+def _bodies(count: int, now_ms: int, channel: str = contract.S2S) -> list[Request]:
+    """Requests: per device a first_open, then sessions and in-app events, every body
+    distinct (its own request id and timestamp); on C2S without the S2S-only fields, whose
+    values travel in headers instead."""
+    prefix = contract.S2S_PREFIX if channel == contract.S2S else contract.C2S_PREFIX
+    out: list[Request] = []
     device = 0
     while len(out) < count:
         device += 1
@@ -96,15 +106,21 @@ def _bodies(count: int, now_ms: int) -> list[tuple[str, bytes]]:
             body = {"timestamp": now_ms - 1000 + step, "request_id": str(uuid.uuid4()), **base}
             if operation == contract.INAPP:
                 body["event_name"] = "af_content_view"
+            headers: dict[str, str] = {}
+            if channel == contract.C2S:
+                headers = {"X-Forwarded-For": body.pop("ip"),
+                           "User-Agent": body.pop("user_agent")}
             ordered = {k: body[k] for k in contract.FIELD_ORDER if k in body}
-            out.append((contract.relative_path(operation, PLATFORM, APP_ID), orjson.dumps(ordered)))
+            out.append((prefix + contract.relative_path(operation, PLATFORM, APP_ID),
+                        orjson.dumps(ordered), headers))
     return out[:count]
 
 
-def _request_file(path: Path, host: str, bodies: list[tuple[str, bytes]], dev_key: str) -> None:
+def _request_file(path: Path, host: str, bodies: list[Request], dev_key: str) -> None:
     with path.open("wb") as out:
-        for relative, body in bodies:
-            head = (f"POST /v1.0/s2s/{relative} HTTP/1.1\r\nHost: {host}\r\n"
+        for url_path, body, headers in bodies:
+            extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            head = (f"POST {url_path} HTTP/1.1\r\nHost: {host}\r\n{extra}"
                     f"Content-Type: application/json\r\nauthorization: "
                     f"{signing.sign(body, dev_key)}\r\nContent-Length: {len(body)}\r\n\r\n")
             out.write(head.encode() + body + b"\n----\n")
@@ -281,11 +297,15 @@ def main() -> int:
         script = Path(tmp) / "rotate.lua"
         script.write_text(LUA)
         requests = Path(tmp) / "requests.txt"
+        c2s_requests = Path(tmp) / "c2s_requests.txt"
         t0 = time.perf_counter()
-        _request_file(requests, "127.0.0.1", _bodies(count, int(time.time() * 1000)), dev_key)
-        print(f"generated {count} distinct signed requests in {time.perf_counter() - t0:.1f} s")
+        now_ms = int(time.time() * 1000)
+        _request_file(requests, "127.0.0.1", _bodies(count, now_ms), dev_key)
+        _request_file(c2s_requests, "127.0.0.1", _bodies(count, now_ms, contract.C2S), dev_key)
+        print(f"generated {count} distinct signed requests per channel in "
+              f"{time.perf_counter() - t0:.1f} s")
         if wrk is not None:
-            figures.update(_throughput(wrk, script, requests, args))
+            figures.update(_throughput(wrk, script, requests, args, c2s_requests))
         else:
             print("wrk is not installed: the throughput runs are skipped (quick mode)")
         fixed = _fixed_run(requests, args)
@@ -303,23 +323,26 @@ def main() -> int:
 
 
 def _throughput(wrk: str, script: Path, requests: Path, args: argparse.Namespace,
-                ) -> dict[str, object]:
-    """The mock and the trivial app under wrk, alternating; the best round of each."""
-    mocks, trivials = [], []
-    for _ in range(args.rounds):  # alternate, so that a noisy neighbour hits both alike
-        with MockServer(subprocess=True, cpus={0}) as mock:
-            assert mock.pid is not None  # a subprocess mock has one
-            mocks.append((_wrk(wrk, mock.url, script, requests, args, mock.pid),
-                          mock.stats()))
+                c2s_requests: Path) -> dict[str, object]:
+    """The mock on S2S, the mock on C2S and the trivial app under wrk, in turns; the best
+    round of each."""
+    mocks, c2s_mocks, trivials = [], [], []
+    for _ in range(args.rounds):  # alternate, so that a noisy neighbour hits all alike
+        for runs, traffic in ((mocks, requests), (c2s_mocks, c2s_requests)):
+            with MockServer(subprocess=True, cpus={0}) as mock:
+                assert mock.pid is not None  # a subprocess mock has one
+                runs.append((_wrk(wrk, mock.url, script, traffic, args, mock.pid),
+                             mock.stats()))
         trivials.append(_trivial_run(wrk, script, requests, args))
     result, stats = max(mocks, key=lambda pair: pair[0]["rps"])
+    c2s, c2s_stats = max(c2s_mocks, key=lambda pair: pair[0]["rps"])
     trivial = max(trivials, key=lambda run: run["rps"])
     reconciled = all(r["requests"] <= s["requests"] <= r["requests"] + args.connections
-                     and s["accepted"] == s["requests"] for r, s in mocks)
+                     and s["accepted"] == s["requests"] for r, s in (*mocks, *c2s_mocks))
     ratio = result["rps"] / trivial["rps"]
     cpu_ratio = trivial["cpu_us"] / result["cpu_us"]
-    for name, run in (("mock", result), ("trivial", trivial)):
-        print(f"{name + ':':9}{run['rps']:>10,.0f} req/s  p99 {run['p99']:>8}  server CPU "
+    for name, run in (("mock", result), ("mock c2s", c2s), ("trivial", trivial)):
+        print(f"{name + ':':10}{run['rps']:>10,.0f} req/s  p99 {run['p99']:>8}  server CPU "
               f"{run['cpu_us']:.1f} us/request, {run['core_share']:.0%} of a core "
               f"(1e6/CPU = {1e6 / run['cpu_us']:,.0f} req/s per busy core)")
     print(f"mock: non-2xx {result['non2xx']}, unique {stats['unique']}, "
@@ -329,12 +352,17 @@ def _throughput(wrk: str, script: Path, requests: Path, args: argparse.Namespace
     print(f"stats reconcile with wrk's count in every round (wrk counts completed requests "
           f"only; up to one in flight per connection at its end): "
           f"{stats['requests']} vs {result['requests']} -> {'ok' if reconciled else 'CHECK'}")
+    c2s_cost = c2s["cpu_us"] / result["cpu_us"]
+    print(f"C2S: {c2s_stats['by_channel']}; server CPU per C2S request / per S2S request: "
+          f"{c2s_cost:.3f} (target <= 1)")
     print(f"wrk command: {result['command']}")
     return {"rps": result["rps"], "trivial_rps": trivial["rps"], "ratio": round(ratio, 3),
             "ratio_cpu": round(cpu_ratio, 3), "ratio_min": round(min(ratio, cpu_ratio), 3),
             "mock_cpu_us": round(result["cpu_us"], 2),
             "trivial_cpu_us": round(trivial["cpu_us"], 2), "p99": result["p99"],
-            "non2xx": result["non2xx"], "reconciled": reconciled}
+            "non2xx": result["non2xx"], "reconciled": reconciled,
+            "c2s_rps": c2s["rps"], "c2s_cpu_us": round(c2s["cpu_us"], 2),
+            "c2s_over_s2s_cpu": round(c2s_cost, 3), "c2s_non2xx": c2s["non2xx"]}
 
 
 def _trivial_run(wrk: str, script: Path, requests: Path, args: argparse.Namespace) -> dict:
