@@ -4,12 +4,13 @@ Any project that installs ctv-simulator can write::
 
     def test_my_sender_is_accepted(ctv_mock):
         my_sender.send(base_url=ctv_mock.url, ...)        # http://127.0.0.1:PORT/v1.0/s2s/
+        # a device-side client: ctv_mock.c2s_url            # http://127.0.0.1:PORT/v1.0/c2s/
         assert ctv_mock.stats()["accepted"] == 1
         assert ctv_mock.requests(status=400) == []
 
 The fixture is the real mock (strict contract checks, signatures, journal) in a background
 thread on a free loopback port with the bundled demo apps (``ctv_mock.apps``: ids, fake dev
-keys, platforms): the ``MockServer`` (``.url``, ``.admin_url``, ``.stats()``,
+keys, platforms): the ``MockServer`` (``.url``, ``.c2s_url``, ``.admin_url``, ``.stats()``,
 ``.requests(**filters)``, ``.count(**filters)``, ``.warnings()``, ``.set_faults(...)``,
 ``.clear_faults()``, ``.reset()``, ``.reset_all()``).
 

@@ -187,7 +187,12 @@ class MockServer:
         self._tempfile: str | None = None
         self._admin: AdminClient | None = None
         self.app: MockApp | None = None
-        self.url = self.admin_url = ""
+        self.url = self.admin_url = ""  # the S2S base URL and the admin API's
+
+    @property
+    def c2s_url(self) -> str:
+        """The C2S channel's base URL (where AppsFlyer's device SDKs post)."""
+        return self.url.replace(contract.S2S_PREFIX, contract.C2S_PREFIX, 1)
 
     # ------------------------------------------------------------------ lifecycle
 
