@@ -53,6 +53,7 @@ from simulator.mock.server import (
     run_forever,
     urls,
 )
+from simulator.mock.stats import Stats
 from simulator.profiles import load_apps
 
 APP_ID = "com.example.ctvstream"
@@ -108,8 +109,8 @@ def _bodies(count: int, now_ms: int, channel: str = contract.S2S) -> list[Reques
                 body["event_name"] = "af_content_view"
             headers: dict[str, str] = {}
             if channel == contract.C2S:
-                headers = {"X-Forwarded-For": body.pop("ip"),
-                           "User-Agent": body.pop("user_agent")}
+                headers = {"X-Forwarded-For": str(body.pop("ip")),
+                           "User-Agent": str(body.pop("user_agent"))}
             ordered = {k: body[k] for k in contract.FIELD_ORDER if k in body}
             out.append((prefix + contract.relative_path(operation, PLATFORM, APP_ID),
                         orjson.dumps(ordered), headers))
@@ -326,7 +327,9 @@ def _throughput(wrk: str, script: Path, requests: Path, args: argparse.Namespace
                 c2s_requests: Path) -> dict[str, object]:
     """The mock on S2S, the mock on C2S and the trivial app under wrk, in turns; the best
     round of each."""
-    mocks, c2s_mocks, trivials = [], [], []
+    mocks: list[tuple[dict, Stats]] = []
+    c2s_mocks: list[tuple[dict, Stats]] = []
+    trivials: list[dict] = []
     for _ in range(args.rounds):  # alternate, so that a noisy neighbour hits all alike
         for runs, traffic in ((mocks, requests), (c2s_mocks, c2s_requests)):
             with MockServer(subprocess=True, cpus={0}) as mock:
