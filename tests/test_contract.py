@@ -32,13 +32,18 @@ BASE: dict[str, Any] = {
 }
 
 
-def body_for(operation: str, **changes: Any) -> dict[str, Any]:
-    body = copy.deepcopy(BASE)
+def body_from(base: dict[str, Any], operation: str, **changes: Any) -> dict[str, Any]:
+    """A copy of `base` fit for `operation` (the in-app fields only on inapp), changed."""
+    body = copy.deepcopy(base)
     if operation != INAPP:
         for name in ("event_name", "event_parameters", "event_custom_parameters"):
             body.pop(name)
     body.update(changes)
     return body
+
+
+def body_for(operation: str, **changes: Any) -> dict[str, Any]:
+    return body_from(BASE, operation, **changes)
 
 
 def broken_fields(operation: str, body: Any) -> set[str]:

@@ -4,13 +4,13 @@ AppsFlyer's own SDKs make, accepted with a warning that names them."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_contract import body_from
 
 from simulator import contract
 from simulator.contract import C2S, FIRST_OPEN, INAPP, OPERATIONS, S2S, SESSION
@@ -36,11 +36,8 @@ BASE: dict[str, Any] = {
 
 
 def body_for(operation: str, **changes: Any) -> dict[str, Any]:
-    body = copy.deepcopy(BASE)
-    if operation != INAPP:
-        for name in ("event_name", "event_parameters", "event_custom_parameters"):
-            body.pop(name)
-    body.update(changes)
+    """BASE fit for `operation`, changed; a field given as ``...`` is left out."""
+    body = body_from(BASE, operation, **changes)
     return {key: value for key, value in body.items() if value is not ...}
 
 

@@ -5,7 +5,6 @@ for what S2S requires."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,18 +16,6 @@ from simulator import contract, signing
 from simulator.mock import MockServer
 
 FO, SE, IN = contract.FIRST_OPEN, contract.SESSION, contract.INAPP
-
-
-@pytest.fixture(scope="module")
-def mock() -> Iterator[MockServer]:
-    with MockServer(apps=APPS) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(trust_env=False, timeout=10) as http:
-        yield http
 
 
 def c2s(mock: MockServer, client: httpx.Client, operation: str, document: Any,
