@@ -127,6 +127,10 @@ def test_two_processes_split_the_rate_and_their_counts_merge_exactly(tmp_path: P
     assert rate["achieved_rps"] == pytest.approx(300, rel=0.03), rate
     assert summary["totals"]["requests"] == rate["sent"]  # both workers' answers, merged
     assert summary["reconciliation"]["passed"] and summary["run"]["processes"] == 2
+    # The schedules' own length, however long the workers took to start and warm up: the
+    # master ends the run once every worker's schedule is answered.
+    assert rate["window_s"] == pytest.approx(5.0, abs=0.05) and rate["scheduled"] == 1500
+    assert summary["warm_up"]["requests"] > 0
 
 
 KINDS = {

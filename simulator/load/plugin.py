@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import events as locust_events
 from locust.runners import (
     STATE_RUNNING,
@@ -52,6 +53,7 @@ from simulator.retries import Pacer, RetryPolicy
 
 _installed: set[int] = set()
 _RATE_KEY = "ctvsim_rate"
+_FINISHED_KEY = "ctvsim_finished"  # a worker's schedule is over and answered
 
 
 @dataclass
@@ -70,6 +72,8 @@ class Harness:
     cpu_seconds: float | None = None  # ... spent during the test (local runs only)
     fleet: Fleet | None = None  # the open model's, on processes that run users
     rate_reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # master: per worker
+    finished_workers: set[str] = field(default_factory=set)  # master: schedules answered
+    quitting: bool = False  # master: every worker finished, the run is ending
 
     def measure_from_now(self) -> None:
         """The measured window starts now (after the open model's warm-up): its time and
@@ -195,14 +199,35 @@ def _on_init(environment: Any, **_: Any) -> None:
     recorder.attach(environment)
     harness = environment.ctvsim = Harness(profile_set, settings, platforms, recorder)
     environment.events.report_to_master.add_listener(
-        lambda client_id, data: data.__setitem__(_RATE_KEY, harness.fleet.account.to_dict())
-        if harness.fleet is not None else None)
+        lambda client_id, data: _report_rate(harness, data))
     environment.events.worker_report.add_listener(
-        lambda client_id, data: harness.rate_reports.__setitem__(client_id, data[_RATE_KEY])
-        if _RATE_KEY in data else None)
+        lambda client_id, data: _on_worker_report(environment, harness, client_id, data))
     if not isinstance(environment.runner, WorkerRunner):
         environment.ctvsim.users_timeline = []
         start_monitor(environment, environment.ctvsim.users_timeline, parsed.ctv_progress_fd)
+
+
+def _report_rate(harness: Harness, data: dict[str, Any]) -> None:
+    """A worker's whole rate account, and whether its schedule is over and answered."""
+    if harness.fleet is not None:
+        data[_RATE_KEY] = harness.fleet.account.to_dict()
+        data[_FINISHED_KEY] = harness.fleet.finished
+
+
+def _on_worker_report(environment: Any, harness: Harness, client_id: str,
+                      data: dict[str, Any]) -> None:
+    """The master keeps each worker's latest account; once every worker's schedule is over
+    and answered, it ends the run (so a distributed --duration is the schedules' length too,
+    however long the workers took to start and warm up)."""
+    if _RATE_KEY in data:
+        harness.rate_reports[client_id] = data[_RATE_KEY]
+    if data.get(_FINISHED_KEY):
+        harness.finished_workers.add(client_id)
+    runner = environment.runner
+    if (isinstance(runner, MasterRunner) and not harness.quitting and harness.finished_workers
+            and len(harness.finished_workers) >= runner.worker_count):
+        harness.quitting = True
+        gevent.spawn(runner.quit)
 
 
 def _choose_user_classes(environment: Any, profile_set: ProfileSet, platforms: list[str],

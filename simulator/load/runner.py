@@ -270,14 +270,15 @@ def _locust_seconds(plan: Plan) -> float:
         return plan.seconds
     retries = plan.args.retries
     per_round = (retries + 1) * options.NETWORK_TIMEOUT_S + retries * RetryPolicy().max_backoff_s
-    rounds = math.ceil(plan.warm_up_devices / plan.max_in_flight)
+    rounds = math.ceil(plan.warm_up_devices / max(1, plan.max_in_flight // plan.args.processes))
     return plan.seconds + OPEN_MODEL_ALLOWANCE_S + STOP_TIMEOUT_S + rounds * per_round
 
 
 def _fleet_times_itself(plan: Plan) -> bool:
-    """A local open-model run: with --web, the UI's test is Locust's to time, and a worker
-    cannot end a distributed run (its master's run time does)."""
-    return plan.rate_plan is not None and not plan.args.web and plan.args.processes == 1
+    """An open-model run without the web UI (whose test is Locust's to time): a local
+    fleet ends the run when its schedule is answered, a distributed run's master when every
+    worker's is."""
+    return plan.rate_plan is not None and not plan.args.web
 
 
 def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd: int,

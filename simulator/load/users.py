@@ -56,6 +56,7 @@ class Fleet:
     seconds: float = math.inf  # the schedule's length, from the fleet's first send
     account: RateAccount = field(default_factory=RateAccount)
     running: bool = False
+    finished: bool = False  # the schedule is over and its requests answered (or given up)
 
 
 class Sender:
@@ -200,6 +201,7 @@ class DeviceFleet(FastHttpUser):
         if fleet.running:
             raise StopUser("one DeviceFleet per process: this one would double the rate")
         fleet.running = True
+        self.fleet = fleet
         self.world: World = harness.world
         self.sender = Sender(self.client, harness.retry, harness.recorder, harness.platforms)
         _no_cookie_jar(self.client)
@@ -274,8 +276,10 @@ class DeviceFleet(FastHttpUser):
     def _end_when_answered(self) -> None:
         """The schedule is over: once its requests are answered (or the stop timeout has
         passed), a local run ends, so --duration is the schedule's length however long
-        Locust took to start. A worker waits for its master to stop it."""
+        Locust took to start and the warm-up took. A worker says so in its next report, and
+        its master ends the run once every worker has (plugin.py)."""
         self.sends.join(timeout=self.environment.stop_timeout or 0)
+        self.fleet.finished = True
         if not isinstance(self.environment.runner, WorkerRunner):
             self.sends.kill(block=True)  # still unanswered: in flight at the stop
             self.environment.runner.quit()
