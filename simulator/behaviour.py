@@ -168,6 +168,11 @@ class Event(NamedTuple):
     spec: EventSpec | None = None  # in-app events: the catalogue entry
     revenue: float | None = None  # in-app events whose entry carries revenue
 
+    @property
+    def warm_up(self) -> bool:
+        """An installed-base device's first_open before the period, outside what is measured."""
+        return self.launch == 0
+
 
 # Builds an Event without NamedTuple's Python-level __new__: a third of an event's cost.
 _new = tuple.__new__

@@ -92,7 +92,7 @@ class Traffic:
         chunk: list[bytes] = []
         append, written, warm_up = chunk.append, 0, 0
         for time_ms, event, (builder, line_heads) in behaviour.merge_by_time(streams):
-            if not event.launch:
+            if event.warm_up:
                 warm_up += 1
             head = line_heads[event.operation]
             head[1] += 1

@@ -167,7 +167,7 @@ class DeviceUser(FastHttpUser):
         life = self.life
         path, body, headers = self.world.request(life, event, int(time.time() * 1000))
         if self.sender.send(event.operation, self.platform, path, body, headers,
-                            warm_up=not event.launch):
+                            event.warm_up):
             life.installed = True
 
 
@@ -230,7 +230,7 @@ class DeviceFleet(FastHttpUser):
         while (taken := pool.take(before_ms=pool.start_ms)) is not None:
             if pacer is not None:
                 gevent.sleep(pacer.reserve(time.monotonic()))
-            sends.spawn(self._deliver, *taken, warm_up=True)  # waits while the cap is full
+            sends.spawn(self._deliver, *taken)  # waits while the cap is full
         sends.join()
         self.account.warm_up_s = time.monotonic() - began
 
@@ -291,12 +291,13 @@ class DeviceFleet(FastHttpUser):
         self._deliver(member, event)
         self.account.answer(time.monotonic() - scheduled)
 
-    def _deliver(self, member: Member, event: Event, warm_up: bool = False) -> None:
+    def _deliver(self, member: Member, event: Event) -> None:
         """The device's request, until its final answer; then the device is idle again."""
         life = member.life
         assert life is not None  # the pool hands out born devices only
         path, body, headers = self.world.request(life, event, int(time.time() * 1000))
-        if self.sender.send(event.operation, member.platform, path, body, headers, warm_up):
+        if self.sender.send(event.operation, member.platform, path, body, headers,
+                            event.warm_up):
             life.installed = True
         self.pool.give_back(member)
 
