@@ -4,13 +4,13 @@ A `World` is built once per Locust process (local, or each worker) from the pars
 the profiles, the app, its signer, one device factory and one timeline simulation per platform.
 Each Locust user then asks for a `Life`: one device walking its timeline under its own
 simulated clock, started when the user starts. When the device's timeline ends (it churned, or
-the simulated period is over) the user asks for the next device, a new install from the instant the
-old one churned: so new installs balance churn. The starting devices are an installed base
-and the first simulated day's new installs, in the proportion at which those balance churn
-(``installed_base`` "auto", as `ctvsim generate` sizes it for a one-day period), so the run
-plays a live app from its first minute. An
-installed-base device's first request is its warm-up first_open (``Event.launch`` 0), which
-the users send before their measured requests, named apart.
+the simulated period is over) the user asks for the next device, a new install from the
+instant the old one churned: so new installs balance churn. The starting devices are an
+installed base and the first simulated day's new installs, in the proportion at which those
+balance churn (``installed_base`` "auto", as `ctvsim generate` sizes it for a one-day
+period), so the run plays a live app from its first minute. An installed-base device's first
+request is its warm-up first_open (``Event.warm_up``), which the users send before their
+measured requests, named apart.
 
 Device spaces are disjoint and deterministic: platform p on worker w draws from the factory and
 simulation stream ``w * len(PLATFORMS) + index(p)``, so the same seed gives the same devices
