@@ -63,7 +63,6 @@ from simulator.profiles import App, Behaviour, EventSpec, ProfileSet
 __all__ = [
     "AUTO", "MS_PER_DAY", "MS_PER_HOUR", "WARM_UP_MS", "Event", "InstalledBase", "Period",
     "SimClock", "Simulation", "Timeline", "merge_by_time", "parse_installed_base", "parse_start",
-    "steady_share",
 ]
 
 T = TypeVar("T")
@@ -336,7 +335,7 @@ class Simulation:
     def base_share(self, platform: str) -> float:
         """The share of `platform`'s devices that installed before the period."""
         if self.installed_base == AUTO:
-            return steady_share(self.rhythm(platform), self.install_window.days)
+            return _steady_share(self.rhythm(platform), self.install_window.days)
         return float(self.installed_base)
 
     def _base_threshold(self, platform: str) -> int:
@@ -394,7 +393,7 @@ class Simulation:
                                  self.period.start_ms)
 
 
-def steady_share(rhythm: _Rhythm, days: float) -> float:
+def _steady_share(rhythm: _Rhythm, days: float) -> float:
     """The installed base's share of the devices at which the new installs of ``days`` days
     balance its churn: with mean lifetime L, a base of B loses B / L devices a day, which N
     new installs over ``days`` days replace when N / days = B / L, so B / (B + N) =

@@ -71,8 +71,9 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument(
         "--ctv-schedule-seconds", type=float, default=0.0,
-        help="open model: send for this long from the fleet's first request, then end a local "
-        "run once answered (0: until Locust's run time; set -t a little longer)",
+        help="open model: send for this long from the fleet's first request, then end the run "
+        "once answered (distributed: once every worker's is; 0: until Locust's run time; set "
+        "-t a little longer)",
     )
     group.add_argument(
         "--ctv-installed-base", default="auto",

@@ -100,15 +100,20 @@ class DevicePool:
         chosen = rng.choices(list(platforms), weights=list(weights), k=size)
         shares = base_shares or {}
         installed = [rng.random() < shares.get(platform, 0.0) for platform in chosen]
-        base = sum(installed)
-        keys = iter([start_ms - WARM_UP_MS + index * WARM_UP_MS // base
-                     for index in range(base)]
-                    + [start_ms + index * spread_ms // (size - base)
-                       for index in range(size - base)])
-        ordered = sorted(zip(chosen, installed, strict=True), key=lambda pair: not pair[1])
-        self._heap: list[tuple[int, int, Member]] = [  # sorted by key: already a heap
-            (next(keys), index, Member(None, platform, 0, base_member))
-            for index, (platform, base_member) in enumerate(ordered)]
+        base = [p for p, starts_installed in zip(chosen, installed, strict=True)
+                if starts_installed]
+        new = [p for p, starts_installed in zip(chosen, installed, strict=True)
+               if not starts_installed]
+        # Sorted by key (the warm-up hour, then the first day): already a heap.
+        self._heap: list[tuple[int, int, Member]] = [
+            (start_ms - WARM_UP_MS + index * WARM_UP_MS // len(base), index,
+             Member(None, platform, 0, True))
+            for index, platform in enumerate(base)
+        ] + [
+            (start_ms + index * spread_ms // len(new), len(base) + index,
+             Member(None, platform, 0))
+            for index, platform in enumerate(new)
+        ]
         self._order = size  # ties broken by arrival, so the order is deterministic
 
     @property
