@@ -68,7 +68,7 @@ def stages(devices: int, days: float, seed: int) -> list[tuple[str, float]]:
     traffic = Traffic.build(None, None, None, devices, period, seed)
     sim = traffic.simulation
     built = list(traffic.devices())  # built once: all stages but the last exclude building them
-    prebuilt = Traffic(sim, traffic.payloads, lambda: iter(built), len(built))
+    prebuilt = Traffic(sim, traffic.wire, lambda: iter(built), len(built))
 
     def walk() -> int:
         return sum(1 for i, d in enumerate(built) for _ in sim.timeline(d, i))

@@ -1,4 +1,5 @@
-"""An httpx client for the S2S API, sync and async, on the shared targets and retry policy.
+"""An httpx client for the events API (S2S, or C2S with an SDK's headers), sync and async, on
+the shared targets and retry policy.
 
 The sync ``AppsFlyerClient`` and the async ``AsyncAppsFlyerClient`` share everything but the
 waiting: target resolution and keys (``targets.py``), the retry policy and the pacer that caps
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -40,7 +42,10 @@ class _ClientBase:
         self._pacer = Pacer(max_rate) if max_rate is not None else None
         self._signer = Signer(dev_key) if dev_key else None
 
-    def _headers(self, body: bytes, authorization: str | None) -> dict[str, str]:
+    def _headers(self, body: bytes, authorization: str | None,
+                 headers: Mapping[str, str] | None) -> dict[str, str]:
+        if headers is not None:  # an SDK's own, signature included (a C2S record's)
+            return dict(headers)
         if authorization is None:
             if self._signer is None:
                 raise TargetError("no dev key to sign with: pass dev_key or an authorization")
@@ -73,11 +78,12 @@ class _Exchange:
     __slots__ = ("_client", "_wait", "attempts", "body", "headers", "result", "started", "url")
 
     def __init__(self, client: _ClientBase, path: str, body: bytes,
-                 authorization: str | None) -> None:
+                 authorization: str | None, headers: Mapping[str, str] | None,
+                 channel: str) -> None:
         self._client = client
-        self.url = client.target.url(path)
+        self.url = client.target.url(path, channel)
         self.body = body
-        self.headers = client._headers(body, authorization)
+        self.headers = client._headers(body, authorization, headers)
         self.attempts = 0
         self.started = time.monotonic()
         self.result: SendResult | None = None
@@ -120,10 +126,13 @@ class AppsFlyerClient(_ClientBase):
                          retry=retry, timeout=timeout, max_rate=max_rate)
         self._http = httpx.Client(transport=transport, **self._limits(max_connections))
 
-    def send(self, path: str, body: bytes, authorization: str | None = None) -> SendResult:
-        """POST ``body`` to ``base + path`` (signed with the dev key unless ``authorization``
-        is given), retrying per the policy with the same bytes."""
-        exchange = _Exchange(self, path, body, authorization)
+    def send(self, path: str, body: bytes, authorization: str | None = None, *,
+             headers: Mapping[str, str] | None = None,
+             channel: str = contract.S2S) -> SendResult:
+        """POST ``body`` to the ``channel``'s base + ``path``, retrying per the policy with
+        the same bytes. Signed with the dev key, unless ``authorization`` is given, or
+        ``headers``: every header to send, the signature among them."""
+        exchange = _Exchange(self, path, body, authorization, headers, channel)
         while (wait := exchange.next_wait()) is not None:
             if wait > 0:
                 time.sleep(wait)
@@ -159,9 +168,10 @@ class AsyncAppsFlyerClient(_ClientBase):
                          retry=retry, timeout=timeout, max_rate=max_rate)
         self._http = httpx.AsyncClient(transport=transport, **self._limits(max_connections))
 
-    async def send(self, path: str, body: bytes, authorization: str | None = None,
-                   ) -> SendResult:
-        exchange = _Exchange(self, path, body, authorization)
+    async def send(self, path: str, body: bytes, authorization: str | None = None, *,
+                   headers: Mapping[str, str] | None = None,
+                   channel: str = contract.S2S) -> SendResult:
+        exchange = _Exchange(self, path, body, authorization, headers, channel)
         while (wait := exchange.next_wait()) is not None:
             if wait > 0:
                 await asyncio.sleep(wait)

@@ -536,6 +536,11 @@ FIELD_RULES: Final[Mapping[str, Mapping[str, Rule]]] = {
     },
 }
 
+# Id types outside the C2S enum that an AppsFlyer SDK sends (a warning naming it).
+SDK_ID_TYPES: Final[Mapping[str, str]] = {
+    "vidaa": "id type vidaa, as AppsFlyer's HTML5 SDK sends it on VIDAA (the enum says vidaaid)",
+}
+
 _C2S_COMMON: Final[dict[str, Rule]] = {
     "timestamp": C2STimestampRule(),
     "request_id": StringRule(36, 36),
@@ -547,8 +552,7 @@ _C2S_COMMON: Final[dict[str, Rule]] = {
     "device_ids": DeviceIdsRule(
         StringRule(0, enum=frozenset(C2S_ID_TYPES)),
         StringRule(1, pattern=C2S_DEVICE_ID_VALUE_PATTERN),
-        {"vidaa": "id type vidaa, as AppsFlyer's HTML5 SDK sends it on VIDAA (the enum says "
-                  "vidaaid)"}),
+        SDK_ID_TYPES),
     "limit_ad_tracking": BooleanRule(),
     "customer_user_id": StringRule(1, 64),
     "app_version": StringRule(1, 24, APP_VERSION_PATTERN),
@@ -598,7 +602,7 @@ def required_fields(channel: str) -> Mapping[str, tuple[str, ...]]:
 FIELD_ORDER: Final = (
     "timestamp", "request_id", "ip", "user_agent", "device_os_version", "device_model",
     "device_ids", "limit_ad_tracking", "customer_user_id", "app_version", "event_name",
-    "event_parameters", "event_custom_parameters", "sharing_filter",
+    "event_custom_parameters", "event_parameters", "sharing_filter",
 )
 
 

@@ -13,19 +13,19 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from itertools import chain
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import orjson
 
 from simulator import contract, records
 from simulator.behaviour import Event
 from simulator.devices import Device
-from simulator.profiles import App
+from simulator.profiles import App, EventSpec
 from simulator.signing import Signer
 
 __all__ = [
-    "CONTENT_TYPE", "AppPayloads", "DevicePayloads", "Request", "json_string_content",
-    "request_id_bytes", "request_ids",
+    "CONTENT_TYPE", "AppPayloads", "DevicePayloads", "Request", "custom_parameters_text",
+    "event_parameters", "json_string_content", "request_id_bytes", "request_ids",
 ]
 
 CONTENT_TYPE = "application/json"
@@ -41,16 +41,18 @@ _ID_COLUMNS = tuple(digit + (digit >= 8) + (digit >= 12) + (digit >= 16) + (digi
 _ID_WIDTH = 37
 
 
-def _id_blocks(rng: random.Random) -> Iterator[bytes]:
-    """Blocks of 512 lowercase UUID4s separated by spaces, from a seeded random stream.
+def _id_blocks(rng: random.Random, version: bool = True) -> Iterator[bytes]:
+    """Blocks of 512 lowercase UUID4s (or, without ``version``, random hex in the same
+    8-4-4-4-12 groups) separated by spaces, from a seeded random stream.
 
     Each block is a handful of C-level operations on 8 KB of random bytes (masking the
     version and variant bits in one big integer, hex, then one strided copy per digit
     column): about a third of the cost of formatting ids one at a time.
     """
     count = _IDS_PER_DRAW
+    mask, bits_set = (_ID_MASK, _ID_BITS) if version else (-1, 0)
     while True:
-        bits = int.from_bytes(rng.randbytes(16 * count)) & _ID_MASK | _ID_BITS
+        bits = int.from_bytes(rng.randbytes(16 * count)) & mask | bits_set
         digits = bits.to_bytes(16 * count).hex().encode("ascii")
         block = bytearray(b"-" * (_ID_WIDTH * count))
         for digit, column in enumerate(_ID_COLUMNS):
@@ -64,9 +66,10 @@ def request_ids(rng: random.Random) -> Iterator[str]:
     return chain.from_iterable(block.decode("ascii").split() for block in _id_blocks(rng))
 
 
-def request_id_bytes(rng: random.Random) -> Iterator[bytes]:
-    """``request_ids`` as ASCII bytes, for building bodies without encoding each id."""
-    return chain.from_iterable(map(bytes.split, _id_blocks(rng)))
+def request_id_bytes(rng: random.Random, id_format: str = "uuid4") -> Iterator[bytes]:
+    """``request_ids`` as ASCII bytes, for building bodies without encoding each id;
+    ``id_format`` "guid": random hex without the UUID version and variant (as Roku's SDK)."""
+    return chain.from_iterable(map(bytes.split, _id_blocks(rng, id_format == "uuid4")))
 
 
 class Request(NamedTuple):
@@ -106,21 +109,24 @@ class AppPayloads:
     """What every device of one app shares: the signer, the paths, and the body's tail
     fragments (app_version, event_name), each serialised once per app."""
 
-    def __init__(self, app: App, dev_key: str) -> None:
+    def __init__(self, app: App, dev_key: str, path_prefix: str = "") -> None:
         self.app = app
         self.sign = Signer(dev_key)
-        self._paths: dict[str, dict[str, str]] = {}
+        self.path_prefix = path_prefix  # before each path (a run on both channels' base)
+        self._paths: dict[tuple[str, str], dict[str, str]] = {}
         self._tails: dict[tuple[str, str | None], tuple[bytes, bytes]] = {}
 
     def device(self, device: Device) -> DevicePayloads:
         return DevicePayloads(self, device)
 
-    def paths(self, platform: str) -> dict[str, str]:
-        """The relative path of each operation on ``platform``."""
-        paths = self._paths.get(platform)
+    def paths(self, platform: str, prefix: str | None = None) -> dict[str, str]:
+        """The relative path of each operation on ``platform`` (after ``prefix``, by default
+        this app's)."""
+        prefix = self.path_prefix if prefix is None else prefix
+        paths = self._paths.get((platform, prefix))
         if paths is None:
-            paths = self._paths[platform] = {
-                operation: contract.relative_path(operation, platform, self.app.app_id)
+            paths = self._paths[platform, prefix] = {
+                operation: prefix + contract.relative_path(operation, platform, self.app.app_id)
                 for operation in contract.OPERATIONS
             }
         return paths
@@ -135,20 +141,37 @@ class AppPayloads:
             raw = b',"app_version":' + orjson.dumps(event.app_version)
             if spec is not None:
                 raw += b',"event_name":' + orjson.dumps(spec.name)
+                if spec.custom_parameters:
+                    raw += b',"event_custom_parameters":' + orjson.dumps(
+                        custom_parameters_text(spec))
             tail = self._tails[key] = (raw, json_string_content(raw))
         return tail
 
 
-def _parameters(event: Event) -> bytes:
+def event_parameters(event: Event) -> dict[str, object]:
+    """AppsFlyer's predefined parameters of an in-app event with revenue."""
     currency = event.spec.currency if event.spec is not None else None
-    return orjson.dumps({"af_revenue": event.revenue, "af_currency": currency}
-                        if currency else {"af_revenue": event.revenue})
+    return ({"af_revenue": event.revenue, "af_currency": currency}
+            if currency else {"af_revenue": event.revenue})
+
+
+def custom_parameters_text(spec: EventSpec) -> str:
+    """``event_custom_parameters`` as the published schema has it: a JSON object's text."""
+    return orjson.dumps(dict(spec.custom_parameters)).decode()
+
+
+def _parameters(event: Event) -> bytes:
+    return orjson.dumps(event_parameters(event))
 
 
 class DevicePayloads:
-    """One device's requests: its static body fields serialised once, on first use."""
+    """One device's S2S requests: its static body fields serialised once, on first use.
+    (``c2s.SdkDevicePayloads`` answers the same calls on C2S.)"""
 
     __slots__ = ("_app", "_static", "_static_text", "device")
+    channel: Final = contract.S2S
+    signature_header: Final = "authorization"
+    request_id_format: Final = "uuid4"
 
     def __init__(self, app: AppPayloads, device: Device) -> None:
         self._app = app
@@ -159,6 +182,10 @@ class DevicePayloads:
     @property
     def paths(self) -> dict[str, str]:
         return self._app.paths(self.device.platform)
+
+    def headers(self) -> dict[str, str]:
+        """The request's headers, the signature empty (filled per request)."""
+        return {"authorization": "", "content-type": CONTENT_TYPE}
 
     def body(self, event: Event, request_id: bytes, timestamp_ms: int | None = None) -> bytes:
         """The exact body bytes of ``event``; ``timestamp_ms`` overrides the event's time.
@@ -202,7 +229,8 @@ class DevicePayloads:
                 ) -> Request:
         """``event`` as a signed request (``timestamp_ms``: send it as of another instant)."""
         body = self.body(event, request_id.encode(), timestamp_ms)
-        headers = {"authorization": self._app.sign(body), "content-type": CONTENT_TYPE}
+        headers = self.headers()
+        headers["authorization"] = self._app.sign(body)
         return Request(
             event.time_ms if timestamp_ms is None else timestamp_ms, event.operation,
             self.device.platform, self._app.app.app_id, self.paths[event.operation], body,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import unquote, urlsplit
@@ -74,9 +74,38 @@ class Target:
         """A loopback host: the apps file's mock keys sign for it."""
         return self.kind == LOOPBACK
 
-    def url(self, path: str) -> str:
-        """``base + path``: a base URL's own path prefix is kept, never replaced."""
-        return self.base_url + path.lstrip("/")
+    def channel_base(self, channel: str) -> str:
+        """The base URL of ``channel`` (S2S or C2S) here. A base whose path ends in a
+        channel's prefix (``/v1.0/s2s/``, ``/v1.0/c2s/``: every named target's) has the
+        other channel beside it; any other URL is the one channel's base, as given."""
+        stem = _channel_stem(self.base_url)
+        return self.base_url if stem is None else f"{stem}{channel}/"
+
+    def shared_base(self, channels: Iterable[str]) -> tuple[str, dict[str, str]]:
+        """One base URL for all of ``channels`` and each channel's path under it (a client
+        with a single base URL, such as Locust's, sending on both)."""
+        channels = tuple(dict.fromkeys(channels))
+        stem = _channel_stem(self.base_url)
+        if stem is not None and len(channels) > 1:
+            return stem, {channel: f"{channel}/" for channel in channels}
+        if stem is None and len(channels) > 1:
+            raise TargetError(f"target {self.name!r} is one channel's base URL: sending on "
+                              f"both needs a base ending in {contract.S2S_PREFIX} or "
+                              f"{contract.C2S_PREFIX}")
+        return self.channel_base(channels[0]), {channels[0]: ""}
+
+    def url(self, path: str, channel: str = contract.S2S) -> str:
+        """``base + path`` on ``channel``: a base URL's own path prefix is kept, never
+        replaced."""
+        return self.channel_base(channel) + path.lstrip("/")
+
+
+def _channel_stem(base_url: str) -> str | None:
+    """``https://host/v1.0/`` for a base ending in a channel's prefix, else None."""
+    for prefix in (contract.S2S_PREFIX, contract.C2S_PREFIX):
+        if base_url.endswith(prefix):
+            return base_url[: -len(prefix)] + prefix[: -len("s2s/")]
+    return None
 
 
 def normalise_host(host: str) -> str:

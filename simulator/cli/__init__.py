@@ -39,13 +39,20 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def note_left_out(platforms: Sequence[str]) -> None:
+    """The one line saying which platforms ``--channel c2s`` left out of the default mix."""
+    if platforms:
+        print(f"ctvsim: note: --channel c2s leaves out {', '.join(platforms)} (no C2S "
+              "client: S2S only)", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from simulator.cli import _commands
 
     parser = _Parser(
         prog="ctvsim",
         description="CTV device simulator and load-testing harness for AppsFlyer's "
-        "PC/Console/CTV S2S API.",
+        "PC/Console/CTV events API (S2S and C2S).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -50,6 +50,23 @@ def installed_base(text: str) -> float | str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def channel(text: str) -> Any:
+    """``--channel``: s2s, c2s, mixed or mixed:SHARE (``channels.ChannelMix``)."""
+    from simulator.channels import parse_channel
+
+    try:
+        return parse_channel(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def on_off(text: str) -> bool:
+    """``on`` or ``off``."""
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"{text!r}: use on or off")
+    return text == "on"
+
+
 def path_text(text: str) -> str:
     """A file or directory name as given (``-`` included); no operating system takes one with
     a NUL byte in it, so it is refused here, with the other usage errors."""

@@ -9,9 +9,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from simulator.cli import UsageError
+from simulator.cli import UsageError, note_left_out
 from simulator.cli._argtypes import (
+    channel,
     installed_base,
+    on_off,
     path,
     path_text,
     positive_float,
@@ -28,6 +30,7 @@ EXAMPLES = """\
 examples:
   ctvsim generate --devices 10000 --days 3 --seed 7 -o traffic.jsonl
   ctvsim generate --devices 50 --days 1 --platforms roku,tizen --start 2026-03-01T00:00:00Z -o -
+  ctvsim generate --devices 100 --channel c2s -o c2s.jsonl   # what the devices' SDKs send
 """
 
 
@@ -35,8 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "generate", help="write deterministic, signed sample traffic as JSON lines",
         description="Simulate devices over a period and write every request they make, "
-        "sorted by time, one JSON object per line: time, operation, platform, app_id, path, "
-        "headers (the HMAC signature) and body (the exact JSON that was signed).",
+        "sorted by time, one JSON object per line: time, channel, operation, platform, "
+        "app_id, path, headers (the HMAC signature; on C2S every header of the SDK) and body "
+        "(the exact JSON that was signed).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--devices", type=positive_int, default=100, metavar="N",
@@ -61,6 +65,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-warm-up", dest="warm_up", action="store_false",
         help="leave out the installed base's first_opens (written in the hour before the "
         "period by default, so a target that replays the file knows every device)")
+    parser.add_argument(
+        "--channel", type=channel, default="s2s", metavar="s2s|c2s|mixed[:SHARE]",
+        help="s2s (the default): a server relay's requests on the S2S API; c2s: the devices' "
+        "own, as each platform's AppsFlyer SDK sends them (platforms without one, vega, are "
+        "left out); mixed: a SHARE of the devices (default 0.5) on C2S, the rest on S2S")
+    parser.add_argument(
+        "--sdk-quirks", type=on_off, default=True, metavar="on|off",
+        help="on (the default): C2S bodies as the SDKs really send them, departures from the "
+        "published schema included; off: valid under the published C2S schema")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--profiles", type=path, metavar="DIR",
                         help="extra profiles that add to or override the bundled ones")
@@ -91,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
     from simulator.traffic import Traffic
 
     traffic = Traffic.build(args.profiles, args.app, platforms, args.devices, period, args.seed,
-                            installed_base=args.installed_base, warm_up=args.warm_up)
+                            installed_base=args.installed_base, warm_up=args.warm_up,
+                            channel=args.channel, sdk_quirks=args.sdk_quirks)
+    note_left_out(traffic.left_out)
     started = time.monotonic()
     if args.output == "-":
         try:

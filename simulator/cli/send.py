@@ -109,9 +109,12 @@ class Resigner:
 
             body = orjson.loads(line.body)
             line.time_ms += self.shift
-            body["timestamp"] = line.time_ms
+            written = body.get("timestamp")
+            if written is not None or line.channel == "s2s":  # a C2S SDK may send none
+                # in the body's own type: a number, or a C2S SDK's string of digits
+                body["timestamp"] = str(line.time_ms) if type(written) is str else line.time_ms
             line.body = orjson.dumps(body)
-        line.authorization = self._signers[line.app_id](line.body)
+        line.headers[line.signature_header] = self._signers[line.app_id](line.body)
         return line
 
 
@@ -128,6 +131,14 @@ def _signers(app_ids: Iterable[str], target: Target, profiles_dir: Path | None) 
                              f"{error}") from None
         signers[app_id] = signing.Signer(key)
     return signers
+
+
+def _without_forwarded_for(line: Line) -> Line:
+    """A C2S line's X-Forwarded-For stands for the device's address towards a local mock
+    (``c2s.py``); elsewhere the connection's address is the truth, so it is not sent."""
+    line.headers = {name: value for name, value in line.headers.items()
+                    if name.lower() != "x-forwarded-for"}
+    return line
 
 
 # --------------------------------------------------------------------------- sending
@@ -166,7 +177,8 @@ async def _send_all(lines: Iterable[Line], client: AsyncAppsFlyerClient, concurr
     async def worker(queue: asyncio.Queue[Line | None]) -> None:
         while (line := await queue.get()) is not None:
             try:
-                result = await client.send(line.path, line.body, line.authorization)
+                result = await client.send(line.path, line.body, headers=line.headers,
+                                           channel=line.channel)
             except Exception as error:  # one unsendable line must not stop the run
                 result = retries.SendResult(None, 0, 0.0,
                                                   f"{type(error).__name__}: {error}")
@@ -219,6 +231,8 @@ def run(args: argparse.Namespace) -> int:
         shift = int(time.time() * 1000) - last_ms if args.rebase_time else None
         resign = Resigner(_signers(app_ids, target, args.profiles), shift)
     lines = source.lines() if resign is None else map(resign, source.lines())
+    if not target.local:  # a device's address travels in a header towards loopback only
+        lines = map(_without_forwarded_for, lines)
     tally = Tally(total)
     retry = retries.RetryPolicy(retries=args.retries)
 

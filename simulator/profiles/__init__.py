@@ -8,7 +8,8 @@ make the generator emit an invalid request.
 
 One module a job: ``model`` (the data and ``ProfileSet``'s queries), ``yamldoc`` (the
 positioned reader, which fault plans use too), ``apps`` (apps.yaml and curves.yaml),
-``platforms`` (a platform profile), ``loading`` (bundled and ``--profiles`` directories).
+``platforms`` (a platform profile), ``sdks`` (sdks.yaml: what each AppsFlyer SDK sends on
+C2S), ``loading`` (bundled and ``--profiles`` directories).
 """
 
 from simulator.profiles.loading import default_profiles_dir, load_apps, load_profiles
@@ -23,6 +24,9 @@ from simulator.profiles.model import (
     EventSpec,
     Profile,
     ProfileSet,
+    Sdk,
+    SdkQuirk,
+    SdkRetry,
     WeightedTable,
     render_user_agent,
 )
@@ -30,6 +34,6 @@ from simulator.profiles.yamldoc import YamlDoc
 
 __all__ = [
     "AD_ID_FORMATS", "UA_PLACEHOLDERS", "AdId", "App", "AppVersion", "Behaviour", "DeviceModel",
-    "EventSpec", "Profile", "ProfileSet", "WeightedTable", "YamlDoc", "default_profiles_dir",
-    "load_apps", "load_profiles", "render_user_agent",
+    "EventSpec", "Profile", "ProfileSet", "Sdk", "SdkQuirk", "SdkRetry", "WeightedTable",
+    "YamlDoc", "default_profiles_dir", "load_apps", "load_profiles", "render_user_agent",
 ]

@@ -109,7 +109,8 @@ def _read_release_day(doc: YamlDoc, entry: Entry[str]) -> float:
 
 def _read_event(doc: YamlDoc, node: Node, where: str) -> EventSpec | None:
     before = doc.failed
-    found = doc.fields(node, where, ("name", "per_session"), ("revenue", "currency"))
+    found = doc.fields(node, where, ("name", "per_session"),
+                       ("revenue", "currency", "custom_parameters"))
     if found is None:
         return None
     name = doc.body_value(found["name"], f"{where}.name", "event_name")
@@ -122,9 +123,24 @@ def _read_event(doc: YamlDoc, node: Node, where: str) -> EventSpec | None:
         for problem in contract_problems("event_parameters", currency,
                                           lambda c: {"af_currency": c}) if currency else ():
             doc.fail(found["currency"], f"{where}.currency", problem)
+    custom = _read_custom_parameters(doc, found["custom_parameters"],
+                                     f"{where}.custom_parameters") \
+        if "custom_parameters" in found else ()
     if doc.failed != before:
         return None
-    return EventSpec(name or "", per_session or 0.0, revenue, currency)
+    return EventSpec(name or "", per_session or 0.0, revenue, currency, custom)
+
+
+def _read_custom_parameters(doc: YamlDoc, node: Node, where: str) -> tuple[tuple[str, str], ...]:
+    """{key: text}: what an app adds to an event beyond AppsFlyer's predefined parameters
+    (`event_custom_parameters`; the SDKs send every value as a string)."""
+    pairs = []
+    for key_node, value_node in doc.pairs(node, where):
+        at = f"{where}.{key_node.value}"
+        key, value = doc.text(key_node, at), doc.text(value_node, at)
+        if key is not None and value is not None:
+            pairs.append((key, value))
+    return tuple(pairs)
 
 
 def _read_revenue(doc: YamlDoc, node: Node, where: str) -> tuple[float, float] | None:

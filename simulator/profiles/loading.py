@@ -1,6 +1,6 @@
 """Where profiles come from and how directories layer: the bundled profiles, then
 ``--profiles DIR``, whose files add platforms or replace bundled ones by ``platform`` (and
-replace apps.yaml and curves.yaml whole)."""
+replace apps.yaml, curves.yaml and sdks.yaml whole)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,17 @@ from simulator import contract
 from simulator.bundled import bundled_directory
 from simulator.errors import ProfileError
 from simulator.profiles.apps import read_apps, read_curves
-from simulator.profiles.model import APPS_FILE, CURVES_FILE, YAML_SUFFIXES, App, Profile, ProfileSet
+from simulator.profiles.model import (
+    APPS_FILE,
+    CURVES_FILE,
+    SDKS_FILE,
+    YAML_SUFFIXES,
+    App,
+    Profile,
+    ProfileSet,
+)
 from simulator.profiles.platforms import read_profile
+from simulator.profiles.sdks import read_sdks
 from simulator.profiles.yamldoc import YamlDoc, display
 
 
@@ -27,13 +36,15 @@ def load_profiles(extra_dir: Path | None = None) -> ProfileSet:
     """The bundled profiles, curves and apps, with ``extra_dir``'s files added or overriding.
 
     A profile in ``extra_dir`` replaces the bundled one of the same ``platform``; its
-    curves.yaml and apps.yaml replace the bundled ones. Raises ProfileError with every problem.
+    curves.yaml, apps.yaml and sdks.yaml replace the bundled ones. Raises ProfileError with
+    every problem.
     """
     problems: list[str] = []
     docs = _read_dirs(default_profiles_dir(), extra_dir, problems)
     curves = read_curves(docs.curves)
     apps = read_apps(docs.apps)
-    profiles = [read_profile(doc, curves) for doc in docs.profiles]
+    sdks = read_sdks(docs.sdks)
+    profiles = [read_profile(doc, curves, sdks) for doc in docs.profiles]
     for doc in docs.opened:
         problems.extend(doc.problems())
     if problems:
@@ -60,13 +71,14 @@ def load_apps(path: Path | None = None) -> Mapping[str, App]:
 class _Docs:
     curves: YamlDoc | None
     apps: YamlDoc | None
+    sdks: YamlDoc | None
     profiles: list[YamlDoc]
     opened: list[YamlDoc]  # every file read, in reading order, for its problems
 
 
 def _read_dirs(bundled: Path, extra: Path | None, problems: list[str]) -> _Docs:
     """Every ``*.yaml`` and ``*.yml`` file of the bundled and the extra directory."""
-    special: dict[str, YamlDoc | None] = {CURVES_FILE: None, APPS_FILE: None}
+    special: dict[str, YamlDoc | None] = {CURVES_FILE: None, APPS_FILE: None, SDKS_FILE: None}
     by_platform: dict[str, YamlDoc] = {}
     unnamed: list[YamlDoc] = []
     opened: list[YamlDoc] = []
@@ -99,5 +111,5 @@ def _read_dirs(bundled: Path, extra: Path | None, problems: list[str]) -> _Docs:
                 seen[platform] = by_platform[platform] = doc
     problems.extend(f"{display(bundled / name)}: file not found"
                     for name, doc_or_none in special.items() if doc_or_none is None)
-    return _Docs(special[CURVES_FILE], special[APPS_FILE], [*by_platform.values(), *unnamed],
-                 opened)
+    return _Docs(special[CURVES_FILE], special[APPS_FILE], special[SDKS_FILE],
+                 [*by_platform.values(), *unnamed], opened)

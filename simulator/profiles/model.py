@@ -6,9 +6,9 @@ from __future__ import annotations
 import bisect
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from simulator.errors import InputError
 
@@ -21,6 +21,7 @@ PLANS = ("normal", "zero")
 UA_PLACEHOLDERS = ("model", "os", "os_major", "os_minor", "os_patch")
 APPS_FILE = "apps.yaml"
 CURVES_FILE = "curves.yaml"
+SDKS_FILE = "sdks.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
 # A weight is a relative share; the bound keeps any sum of weights finite and meaningful.
 MAX_WEIGHT = 1_000_000
@@ -88,6 +89,60 @@ class Behaviour:
     second_first_open_share: float  # share of devices whose SDK sends first_open on launch 2 too
 
 
+# How an SDK writes the send instant (sdks.yaml explains each), the request id, and
+# event_custom_parameters; when its launch counter moves (so when first_open stops).
+TIMESTAMP_FORMATS = ("number", "digits", "seconds_ms", "datetime", "none")
+REQUEST_ID_FORMATS = ("uuid4", "guid")
+CUSTOM_PARAMETER_FORMATS = ("string", "object")
+COUNTERS = ("at_init", "before_send", "on_success", "on_response")
+RETRY_ON_CONNECTION = "connection"
+
+
+@dataclass(frozen=True, slots=True)
+class SdkRetry:
+    attempts: int  # re-sends after the first attempt
+    delay_s: float
+    statuses: frozenset[int]  # the answers that are re-sent
+    connection: bool  # whether a request that got no answer is re-sent
+
+
+@dataclass(frozen=True, slots=True)
+class SdkQuirk:
+    name: str
+    what: str  # the departure from the published schema, in a sentence
+    changes: Mapping[str, Any]  # the Sdk fields it sets (constants: added to the SDK's)
+
+
+@dataclass(frozen=True, slots=True)
+class Sdk:
+    """What one AppsFlyer SDK puts on the C2S wire (profiles/sdks.yaml), quirks apart:
+    ``with_quirks()`` is the SDK as it really sends."""
+
+    name: str  # the key in sdks.yaml
+    display_name: str
+    source: str
+    fields: tuple[str, ...]  # the body's fields in the SDK's order
+    ad_id_first: bool
+    timestamp: str  # TIMESTAMP_FORMATS
+    request_id: str  # REQUEST_ID_FORMATS
+    custom_parameters: str  # CUSTOM_PARAMETER_FORMATS
+    constants: Mapping[str, Any]
+    id_type: str | None  # the ad id type written instead of the profile's
+    headers: tuple[tuple[str, str], ...]  # (name, template: {signature} {user_agent})
+    counter: str  # COUNTERS
+    retry: SdkRetry
+    quirks: tuple[SdkQuirk, ...]
+
+    def with_quirks(self) -> Sdk:
+        sdk = self
+        for quirk in self.quirks:
+            changes = dict(quirk.changes)
+            if "constants" in changes:
+                changes["constants"] = {**sdk.constants, **changes["constants"]}
+            sdk = replace(sdk, **changes)
+        return replace(sdk, quirks=())
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     platform: str  # one of contract.PLATFORMS
@@ -99,6 +154,7 @@ class Profile:
     behaviour: Behaviour
     sources: tuple[str, ...]
     path: str  # the YAML file it came from
+    sdk: Sdk | None = None  # what its devices send on C2S; None: no C2S client (S2S only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +170,7 @@ class EventSpec:
     per_session: float  # expected occurrences per session
     revenue: tuple[float, float] | None  # uniform range of af_revenue, when it carries one
     currency: str | None
+    custom_parameters: tuple[tuple[str, str], ...] = ()  # event_custom_parameters, in order
 
 
 @dataclass(frozen=True, slots=True)

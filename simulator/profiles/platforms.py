@@ -22,6 +22,7 @@ from simulator.profiles.model import (
     Behaviour,
     DeviceModel,
     Profile,
+    Sdk,
     T,
     WeightedTable,
     render,
@@ -43,11 +44,12 @@ _BEHAVIOUR_KEYS = ("sessions_per_active_day", "session_minutes", "diurnal_curve"
                    "retention_half_life_days", "second_first_open_share")
 
 
-def read_profile(doc: YamlDoc, curves: Mapping[str, Any] | None) -> Profile | None:
+def read_profile(doc: YamlDoc, curves: Mapping[str, Any] | None,
+                 sdks: Mapping[str, Sdk] | None) -> Profile | None:
     if doc.root is None:
         return None
     before = doc.failed
-    found = doc.fields(doc.root, "", _PROFILE_KEYS, ("os_versions", "user_agents"))
+    found = doc.fields(doc.root, "", _PROFILE_KEYS, ("os_versions", "user_agents", "sdk"))
     if found is None:
         return None
     platform = doc.choice(found["platform"], "platform", contract.PLATFORMS) \
@@ -60,13 +62,27 @@ def read_profile(doc: YamlDoc, curves: Mapping[str, Any] | None) -> Profile | No
     models = _read_models(doc, found["models"], found)
     behaviour = _read_behaviour(doc, found["behaviour"], curves)
     sources = read_sources(doc, found["sources"])
+    sdk = _read_sdk(doc, found["sdk"], platform, sdks) if "sdk" in found else None
     if doc.failed != before or platform is None:
         return None
     return Profile(
         platform=platform, display_name=_read(display_name), weight=_read(weight),
         ad_id=_read(ad_id), models=_read(models), household_sizes=_read(households),
-        behaviour=_read(behaviour), sources=_read(sources), path=doc.name,
+        behaviour=_read(behaviour), sources=_read(sources), path=doc.name, sdk=sdk,
     )
+
+
+def _read_sdk(doc: YamlDoc, node: Node, platform: str | None,
+              sdks: Mapping[str, Sdk] | None) -> Sdk | None:
+    """The persona in sdks.yaml that the platform's devices run (None: sdks.yaml is broken,
+    which its own problems say)."""
+    if sdks is None:
+        return None
+    name = doc.choice(node, "sdk", tuple(sdks))
+    if name is not None and platform in contract.S2S_ONLY_PLATFORMS:
+        doc.fail(node, "sdk", f"{platform} has no C2S channel (S2S only): leave sdk out")
+        return None
+    return sdks.get(name) if name else None
 
 
 def _read(value: T | None) -> T:
