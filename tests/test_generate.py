@@ -32,8 +32,8 @@ def test_lines_are_sorted_valid_and_signed(generated: Path) -> None:
     assert [line["time"] for line in lines] == sorted(line["time"] for line in lines)
     seen_first_open: set[str] = set()
     for line in lines:
-        assert list(line) == ["time", "operation", "platform", "app_id", "path", "headers",
-                              "body"]
+        assert list(line) == ["time", "channel", "operation", "platform", "app_id", "path",
+                              "headers", "body"]
         body = orjson.loads(line["body"])
         assert contract.validate(line["operation"], body, platform=line["platform"]) == []
         assert line["path"] == contract.relative_path(line["operation"], line["platform"],

@@ -4,7 +4,10 @@ traffic updates the digests in the same commit, saying why.
 
 History: the `--installed-base 0` digests are those taken before the issue-10 restructuring
 (a launch: every device installs during the period, as all did then); the installed base
-(issue 11, on by default) changed the default output, so those digests are new."""
+(issue 11, on by default) changed the default output, so those digests are new. Issue 12
+changed every digest: each line names its channel ("channel":"s2s") and two catalogue events
+carry event_custom_parameters; with those taken out, the lines are the same as before.
+(The C2S digests are of `--channel c2s`, new then.)"""
 
 from __future__ import annotations
 
@@ -17,29 +20,35 @@ from simulator.cli import main
 
 GOLDEN = [
     ("--devices 300 --days 2 --seed 1 --installed-base 0",
-     "e6873b3f591a031e12b80036f28d1c5c39836f73387934e60c4fa890d8be0d02"),
+     "481c6abf2fec3fd85190e58619cb136b6d7fa5ba5dbc0efec635091d74dd4b37"),
     ("--devices 200 --days 3 --seed 7 --platforms roku,tizen --installed-base 0",
-     "6f7603217c96cf2891942dd32c7334006fb0b46885e7d59afe590298912ec1ae"),
+     "df2952f73f9be13e87b4b24800b30c6e033c6ccc3424fbef6191de2a11a34b60"),
     ("--devices 500 --days 1 --seed 42 --start 2026-03-01T00:00:00Z --installed-base 0",
-     "78ad43ecebf09d0b4896e9af6f2693b9f09d3c5900afb5539d5f6356f815118d"),
+     "21b95274f44dde996908ea410fbba7a1c9dbd032f72d2b80c1542d7bb30e6bb7"),
     ("--devices 50 --days 7 --seed 3 --app 3202204027284 --installed-base 0",
-     "1aed26cfc4ebb4c910b89b0ee518dbd2942d362578490111677d054277ad1a9c"),
+     "2d58e9f036b31fe1645b6e7dd0724c59059ee4bfcc1d1ab9787ee51b2589217d"),
     ("--devices 120 --days 1.5 --seed 99 --mix --installed-base 0",
-     "94306844c361ff7a761950da9fff654e7536782e37fe0ebdce315103a48f876a"),
+     "8433282e0906c15dd26befd277cc664d6991c5e9ed98a04b107efb3381c84984"),
     ("--devices 300 --days 2 --seed 1",
-     "68ae30fb2d33fa85e9fa1309c0251f944cbee3c5ac4a4e618550b75bbaab179d"),
+     "95e73e095d0f5ba783f32f3df6725e3ee62e842fed824025b223b28a70ce5a55"),
     ("--devices 200 --days 3 --seed 7 --platforms roku,tizen",
-     "2931322142136ca775b18c5ef391acaf3fbdbdad011c0b8fa17f253fcdbd0d3b"),
+     "f348763919d1e3b4f57590e9311b76b7535319e1ffd3e2789308bbb5f6fd3c37"),
     ("--devices 500 --days 1 --seed 42 --start 2026-03-01T00:00:00Z",
-     "8cbd94cdf29b960293d186ec48a387b6173d5b0aa570800fb7d4bea43c0762ef"),
+     "737d0cfdc3c44da220158c4c28bbb2c10c0d7a94cf42e361c910963b2a44ecf1"),
     ("--devices 50 --days 7 --seed 3 --app 3202204027284",
-     "bc3024a67be5b21ec6c739e36143740f8dbf09e36ed200fc36971ebf8e710d88"),
+     "8a4ccb59bf1025ccc67a3e08790c5c07f516723cd6779ccac60dae676078e805"),
     ("--devices 120 --days 1.5 --seed 99 --mix",
-     "7cb3b14d022e94a7940b48f6c0402b4d82cd291db81ea2dc308baeb05ec4e839"),
+     "aa7315570c75ee92af23c4c7a54aa50a39207d8f91dacd8c14895615e787dfbe"),
     ("--devices 300 --days 2 --seed 1 --no-warm-up",
-     "8cac72c8c18e858cb5af4b195d375b0bbd8afc9cf00e9ee09423da8f963752b7"),
+     "3b3e47d89dbe1ee92f621e84cbcde70b3abe94c935d938659218479ac5bcc146"),
     ("--devices 300 --days 2 --seed 1 --installed-base 0.5",
-     "be2ee1d6dfce334b950a7cfa28ada81a4b2b8dbed7a666db281a14e0f0f4d725"),
+     "441e6d0a218af85affbe9b25280910ef4a37954a9be99f264e3f4c97ac169a08"),
+    ("--devices 300 --days 2 --seed 1 --channel c2s",
+     "ccca9812f99d6303306b61acf6e4ea99803ae9b63e60fe3f26f71c5e2d4890fe"),
+    ("--devices 300 --days 2 --seed 1 --channel c2s --sdk-quirks off",
+     "d8c551e8af875f5d61be61cae38aa33142043c69d4d12892edbc8b77cff844b1"),
+    ("--devices 200 --days 1 --seed 5 --app com.example.arcadegame --channel mixed:0.7",
+     "b39904b53fd5fe08149d9ea4c97ad11abe4c9d015e25fe6b460adf5ed4298379"),
 ]
 
 

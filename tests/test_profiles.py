@@ -154,7 +154,7 @@ def test_unknown_and_missing_keys_are_errors(tmp_path, monkeypatch) -> None:
     assert problems(extra_dir(tmp_path, monkeypatch, roku=broken)) == [
         "extra/roku.yaml:1:1: display_name: is required",
         "extra/roku.yaml:2:1: display_nmae: unknown key (allowed: platform, display_name, weight, "
-        "ad_id, household_sizes, models, behaviour, sources, os_versions, user_agents)",
+        "ad_id, household_sizes, models, behaviour, sources, os_versions, user_agents, sdk)",
         "extra/roku.yaml:9:3: ad_id.lat_rate: unknown key (allowed: type, lat_probability, "
         "format, under_lat)",
         "extra/roku.yaml:17:5: models[0].weight: is required",
