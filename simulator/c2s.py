@@ -96,6 +96,11 @@ class SdkDevicePayloads:
         return self._sdk.signature_header
 
     @property
+    def sdk(self) -> Sdk:
+        """The SDK as this device sends (its quirks applied or not)."""
+        return self._sdk.sdk
+
+    @property
     def request_id_format(self) -> str:
         return self._sdk.sdk.request_id
 

@@ -23,7 +23,8 @@ from simulator.errors import InputError
 from simulator.payloads import AppPayloads, DevicePayloads
 from simulator.profiles import App, ProfileSet
 
-__all__ = ["CHANNEL_CHOICES", "ChannelMix", "Wire", "channel_platforms", "parse_channel"]
+__all__ = ["CHANNEL_CHOICES", "S2S_ONLY", "ChannelMix", "Wire", "channel_platforms",
+           "left_out_note", "parse_channel"]
 
 MIXED: Final = "mixed"
 MIXED_SHARE: Final = 0.5  # of the devices on C2S in a mixed run, unless given
@@ -45,6 +46,9 @@ class ChannelMix:
         """The channels some device speaks."""
         return tuple(c for c, share in ((contract.S2S, 1 - self.c2s_share),
                                         (contract.C2S, self.c2s_share)) if share > 0)
+
+
+S2S_ONLY: Final = ChannelMix(0.0)
 
 
 def parse_channel(text: str) -> ChannelMix:
@@ -83,6 +87,12 @@ def channel_platforms(profile_set: ProfileSet, app: App, wanted: Sequence[str] |
     if not kept:
         raise InputError(f"--channel c2s: none of {', '.join(chosen)} has a C2S client")
     return kept, without
+
+
+def left_out_note(platforms: Sequence[str]) -> str:
+    """The one line that says which platforms ``--channel c2s`` left out, and why."""
+    return (f"ctvsim: note: --channel c2s leaves out {', '.join(platforms)} (no C2S client: "
+            "S2S only)")
 
 
 class Wire:

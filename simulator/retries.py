@@ -17,7 +17,7 @@ from typing import Final
 from simulator import contract
 from simulator.errors import InputError
 
-__all__ = ["Pacer", "RetryPolicy", "SendResult"]
+__all__ = ["FixedRetry", "Pacer", "Retry", "RetryPolicy", "SendResult"]
 
 NO_RETRY_STATUSES: Final = frozenset({400, 401, 403, 413})
 TOO_MANY_REQUESTS: Final = 429
@@ -74,6 +74,27 @@ class RetryPolicy:
         if done or not self.retryable(status):
             return None
         return self.delay(attempts - 1, retry_after)
+
+
+@dataclass(frozen=True, slots=True)
+class FixedRetry:
+    """An AppsFlyer SDK's own re-sends (``profiles/sdks.yaml``): up to ``retries`` more
+    attempts, ``delay_s`` apart, for the listed statuses and (``connection``) for a request
+    that got no answer; ``Retry-After`` is not read (no SDK reads it)."""
+
+    retries: int
+    delay_s: float
+    statuses: frozenset[int]
+    connection: bool
+
+    def after(self, attempts: int, status: int | None, retry_after: str | None) -> float | None:
+        if attempts > self.retries or status in contract.SUCCESS_STATUSES:
+            return None
+        retried = self.connection if status is None else status in self.statuses
+        return self.delay_s if retried else None
+
+
+Retry = RetryPolicy | FixedRetry
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

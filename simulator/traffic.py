@@ -13,17 +13,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import Any, BinaryIO
 
 from simulator import behaviour, collector, contract, devices, payloads, profiles, records, targets
 from simulator.behaviour import Period, Simulation
-from simulator.channels import ChannelMix, Wire, channel_platforms
+from simulator.channels import S2S_ONLY, ChannelMix, Wire, channel_platforms
 from simulator.devices import Device
 from simulator.progress import ProgressBar
 
 __all__ = ["Summary", "Traffic"]
-
-S2S_ONLY: Final = ChannelMix(0.0)
 _FLUSH_LINES = 4096
 
 

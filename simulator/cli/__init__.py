@@ -42,8 +42,9 @@ class _Parser(argparse.ArgumentParser):
 def note_left_out(platforms: Sequence[str]) -> None:
     """The one line saying which platforms ``--channel c2s`` left out of the default mix."""
     if platforms:
-        print(f"ctvsim: note: --channel c2s leaves out {', '.join(platforms)} (no C2S "
-              "client: S2S only)", file=sys.stderr)
+        from simulator.channels import left_out_note
+
+        print(left_out_note(platforms), file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:

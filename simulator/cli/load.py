@@ -8,6 +8,7 @@ from typing import Any
 from simulator.cli._argtypes import (
     non_negative_float,
     non_negative_int,
+    on_off,
     path_text,
     port,
     positive_float,
@@ -73,7 +74,15 @@ def register(subparsers: Any) -> None:
         help="pass/fail rule (repeatable), e.g. 'p99<50ms'")
     add("--seed", type=int, default=1, metavar="S", help="seed of all generated data (1)")
     add("--retries", type=non_negative_int, default=0, metavar="N",
-        help="re-send failed requests per the client's retry policy (default 0)")
+        help="re-send failed S2S requests per the client's retry policy (default 0); a C2S "
+        "device re-sends as its AppsFlyer SDK does")
+    add("--channel", default="s2s", metavar="s2s|c2s|mixed[:SHARE]",
+        help="s2s (the default): a server relay's requests; c2s: the devices' own, as each "
+        "platform's AppsFlyer SDK sends them (vega, S2S only, is left out); mixed: a SHARE of "
+        "the devices (default 0.5) on C2S, the rest on S2S")
+    add("--sdk-quirks", type=on_off, default=True, metavar="on|off",
+        help="on (the default): C2S bodies as the SDKs really send them; off: valid under "
+        "the published C2S schema")
     add("--allow-production", action="store_true",
         help="allow --target production (real events; rate-capped)")
     add("--max-rps", type=non_negative_float, default=0.0, metavar="R",
@@ -104,5 +113,5 @@ def run(args: argparse.Namespace) -> int:
         retries=args.retries, allow_production=args.allow_production, max_rps=args.max_rps,
         profiles=args.profiles, mock_faults=tuple(args.mock_fault),
         reconcile=not args.no_reconcile, installed_base=args.installed_base,
-        warm_up=args.warm_up,
+        warm_up=args.warm_up, channel=args.channel, sdk_quirks=args.sdk_quirks,
     ))

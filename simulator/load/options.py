@@ -30,7 +30,8 @@ def add_arguments(parser: Any) -> None:
     group = parser
     group.add_argument(
         "--ctv-target", default="mock",
-        help="production, sandbox, mock (the local default URL) or a base URL ending /v1.0/s2s/",
+        help="production, sandbox, mock (the local default URL) or a base URL ending /v1.0/s2s/ "
+        "(or /v1.0/c2s/: either serves both channels)",
     )
     group.add_argument("--ctv-app", default="", help="app id (default: the first app that fits)")
     group.add_argument("--ctv-profiles", default="", help="extra profiles directory")
@@ -42,7 +43,17 @@ def add_arguments(parser: Any) -> None:
     group.add_argument(
         "--ctv-platforms", default="", help="comma-separated platforms (default: the whole mix)"
     )
-    group.add_argument("--ctv-retries", type=int, default=0, help="retries per request")
+    group.add_argument("--ctv-retries", type=int, default=0,
+                       help="retries per S2S request (a C2S device retries as its SDK does)")
+    group.add_argument(
+        "--ctv-channel", default="s2s",
+        help="s2s (a server relay's requests), c2s (the devices' own, as their AppsFlyer SDKs "
+        "send them; vega has no C2S) or mixed[:SHARE] (that share of devices on C2S, 0.5)",
+    )
+    group.add_argument(
+        "--ctv-sdk-quirks", default="on", choices=("on", "off"),
+        help="on: C2S bodies as the SDKs send them; off: valid under the published C2S schema",
+    )
     group.add_argument(
         "--ctv-shape", default="day", choices=SHAPES,
         help="load shape (when locustfiles/shapes.py is loaded too)",

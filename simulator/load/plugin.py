@@ -39,7 +39,8 @@ from locust.runners import (
 
 from simulator import collector, targets
 from simulator.behaviour import MS_PER_DAY, parse_installed_base
-from simulator.errors import ExitCode, InputError
+from simulator.channels import channel_platforms, left_out_note, parse_channel
+from simulator.errors import ExitCode, InputError, TargetError
 from simulator.load import compat, options, pool, schedule, thresholds
 from simulator.load.account import RateAccount
 from simulator.load.locust_csv import final_csv
@@ -65,7 +66,6 @@ class Harness:
     platforms: list[str]
     recorder: Recorder
     world: World | None = None
-    retry: RetryPolicy | None = None
     pacer: Pacer | None = None
     users_timeline: list[tuple[float, int]] | None = None
     cpu_at_start: float | None = None  # this process's CPU seconds when the test started
@@ -130,15 +130,25 @@ def _settings(parsed: Any, host: str | None) -> dict[str, Any]:
         installed_base = parse_installed_base(parsed.ctv_installed_base)
     except ValueError as error:
         raise InputError(f"--ctv-installed-base {error}") from None
+    try:
+        channel = parse_channel(parsed.ctv_channel)
+    except ValueError as error:
+        raise InputError(f"--ctv-channel {error}") from None
     spec = host or parsed.ctv_target
     target, max_rps = targets.check(spec, parsed.ctv_allow_production, parsed.ctv_max_rps)
+    try:
+        base_url, prefixes = target.shared_base(channel.channels)
+    except TargetError as error:
+        raise InputError(str(error)) from None
     plan = _rate_plan(parsed, speed, max_rps)
     return {
         "rate_plan": plan, "max_in_flight": parsed.ctv_max_in_flight,
         "schedule_seconds": parsed.ctv_schedule_seconds or math.inf,
         "run_seconds": parsed.ctv_schedule_seconds or getattr(parsed, "run_time", None),
         "installed_base": installed_base, "warm_up": not parsed.ctv_no_warm_up,
-        "target": spec, "base_url": target.base_url, "app": parsed.ctv_app,
+        "target": spec, "base_url": base_url, "app": parsed.ctv_app,
+        "channel": channel, "sdk_quirks": parsed.ctv_sdk_quirks == "on",
+        "path_prefixes": tuple(prefixes.items()), "loopback": target.local,
         "seed": parsed.ctv_seed, "speed": speed,
         "platforms": options.parse_platforms(parsed.ctv_platforms),
         "retries": parsed.ctv_retries, "max_rps": max_rps,
@@ -183,7 +193,8 @@ def _on_init(environment: Any, **_: Any) -> None:
         settings = _settings(parsed, environment.host)
         profile_set = load_profiles(Path(parsed.ctv_profiles) if parsed.ctv_profiles else None)
         app = profile_set.app(settings["app"])
-        platforms = profile_set.app_platforms(app, settings["platforms"])
+        platforms, left_out = channel_platforms(profile_set, app, settings["platforms"],
+                                                settings["channel"])
         targets.dev_key(settings["target"], app)  # no key for a remote target: stop here
     except InputError as error:
         for line in str(error).splitlines():
@@ -193,8 +204,10 @@ def _on_init(environment: Any, **_: Any) -> None:
     _choose_user_classes(environment, profile_set, platforms, open_model)
     if open_model:
         _allow_open_files(settings["max_in_flight"] + 1024)
-    if not environment.host:
-        environment.host = settings["base_url"]
+    # The base URL both channels' paths are under (the channel's own base when one).
+    environment.host = settings["base_url"]
+    if left_out and not isinstance(environment.runner, WorkerRunner):
+        sys.stderr.write(left_out_note(left_out) + "\n")
     recorder = Recorder()
     recorder.attach(environment)
     harness = environment.ctvsim = Harness(profile_set, settings, platforms, recorder)
@@ -266,17 +279,19 @@ def _build(environment: Any, harness: Harness) -> None:
     settings = harness.settings
     worker = max(0, getattr(environment.runner, "worker_index", 0))
     app = harness.profile_set.app(settings["app"])
-    harness.platforms = harness.profile_set.app_platforms(app, settings["platforms"])
+    harness.platforms, _ = channel_platforms(harness.profile_set, app, settings["platforms"],
+                                             settings["channel"])
     world_settings = WorldSettings(
         settings["seed"], worker, settings["speed"], tuple(harness.platforms),
         settings["installed_base"], settings["warm_up"],
-        period_days(settings["run_seconds"], settings["speed"]))
-    harness.world = World(harness.profile_set, app, targets.dev_key(settings["target"], app),
-                          world_settings)
-    harness.retry = RetryPolicy(
+        period_days(settings["run_seconds"], settings["speed"]), settings["channel"],
+        settings["sdk_quirks"], settings["loopback"], settings["path_prefixes"])
+    relay_retry = RetryPolicy(
         retries=settings["retries"],
         rng=random.Random(f"ctvsim-load-retries:{settings['seed']}:{worker}"),
     )
+    harness.world = World(harness.profile_set, app, targets.dev_key(settings["target"], app),
+                          world_settings, relay_retry)
     processes = max(1, getattr(environment.parsed_options, "processes", 1) or 1)
     max_rps = settings["max_rps"] / processes
     harness.pacer = Pacer(max_rps) if max_rps > 0 else None

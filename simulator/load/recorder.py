@@ -3,7 +3,8 @@
 Locust keys its statistics by request name only and keeps whole milliseconds, so the harness
 listens to the same `request` events and keeps its own figures. Request names are
 ``{operation} [{platform}]`` for final outcomes and ``{operation} [{platform}] retried`` for
-attempts that the retry policy re-sent, both prefixed ``warm-up `` for the installed base's
+attempts that the retry policy re-sent; ``c2s `` before them marks a device's own request on
+the C2S channel (S2S names carry no mark), and ``warm-up `` before all the installed base's
 first_opens before the measured window (kept apart from the measured figures, but sent, so
 reconciled); the name is parsed once, then looked up in a dict.
 Workers ship deltas to the master with `report_to_master`; the master merges them in
@@ -20,37 +21,43 @@ from typing import Any
 
 import orjson
 
+from simulator import contract
 from simulator.load.histogram import Histogram
 
 RETRIED_SUFFIX = " retried"
 WARM_UP_PREFIX = "warm-up "
+C2S_PREFIX = "c2s "
 ERROR_SAMPLES = 3  # reasons kept per (operation, platform, status)
 _REPORT_KEY = "ctvsim"
 _STATUS_TEXT = {status: str(status) for status in range(100, 600)}
-Key = tuple[str, str, bool, bool]  # (operation, platform, retried, warm_up)
+Key = tuple[str, str, bool, bool, str]  # (operation, platform, retried, warm_up, channel)
 # The outcome of an attempt that was on the wire when the run stopped its user: sent (the
 # target may have journaled it), never answered, no latency to record.
 IN_FLIGHT_AT_STOP = "in_flight_at_stop"
 
 
 def request_name(operation: str, platform: str, *, retried: bool = False,
-                 warm_up: bool = False) -> str:
-    return (f"{WARM_UP_PREFIX if warm_up else ''}{operation} [{platform}]"
-            f"{RETRIED_SUFFIX if retried else ''}")
+                 warm_up: bool = False, channel: str = contract.S2S) -> str:
+    return (f"{WARM_UP_PREFIX if warm_up else ''}{C2S_PREFIX if channel == contract.C2S else ''}"
+            f"{operation} [{platform}]{RETRIED_SUFFIX if retried else ''}")
 
 
 def parse_name(name: str) -> Key | None:
-    """`session [roku] retried` -> ("session", "roku", True, False); None for foreign names."""
+    """`c2s session [roku] retried` -> ("session", "roku", True, False, "c2s"); None for
+    foreign names."""
     retried = name.endswith(RETRIED_SUFFIX)
     if retried:
         name = name[: -len(RETRIED_SUFFIX)]
     warm_up = name.startswith(WARM_UP_PREFIX)
     if warm_up:
         name = name[len(WARM_UP_PREFIX):]
+    channel = contract.C2S if name.startswith(C2S_PREFIX) else contract.S2S
+    if channel == contract.C2S:
+        name = name[len(C2S_PREFIX):]
     operation, _, rest = name.partition(" [")
     if not rest.endswith("]") or not operation:
         return None
-    return operation, rest[:-1], retried, warm_up
+    return operation, rest[:-1], retried, warm_up, channel
 
 
 def outcome_of(response: Any, exception: BaseException | None) -> str:
@@ -101,11 +108,15 @@ class Entry:
     # Time spent on attempts that got no HTTP answer (timeouts, resets, hangs): in the closed
     # model, time in which a user sends nothing else.
     unanswered_ms: float = 0.0
+    # Sent by a device whose first_open the target had not accepted (an SDK that moves on
+    # after a failed one, as Roku's does): the receiver may see them out of order.
+    before_first_open: int = 0
 
     def merge(self, other: Entry) -> None:
         self.histogram.merge(other.histogram)
         self.failures += other.failures
         self.unanswered_ms += other.unanswered_ms
+        self.before_first_open += other.before_first_open
         self.outcomes.update(other.outcomes)
         for outcome, samples in other.reasons.items():
             mine = self.reasons.setdefault(outcome, [])
@@ -119,6 +130,7 @@ class Entry:
             "outcomes": dict(self.outcomes),
             "reasons": self.reasons,
             "unanswered_ms": self.unanswered_ms,
+            "before_first_open": self.before_first_open,
         }
 
     @classmethod
@@ -129,6 +141,7 @@ class Entry:
             Counter({str(k): int(v) for k, v in data["outcomes"].items()}),
             {str(k): list(v) for k, v in data["reasons"].items()},
             float(data["unanswered_ms"]),
+            int(data["before_first_open"]),
         )
 
 
@@ -181,6 +194,12 @@ class Recorder:
         if entry is not None:
             entry.outcomes[IN_FLIGHT_AT_STOP] += 1
 
+    def before_first_open(self, name: str) -> None:
+        """Count a request its device sends before the target accepted its first_open."""
+        entry = self._entry_for_name(name)
+        if entry is not None:
+            entry.before_first_open += 1
+
     # -- lifecycle and distribution
     def mark_started(self) -> None:
         self.started = time.time()
@@ -191,9 +210,9 @@ class Recorder:
 
     def report(self) -> dict[str, Any]:
         """The figures as plain JSON (what a worker sends its master and the Locust process
-        writes for ``ctvsim load``), keyed ``operation|platform|retried|warm_up``."""
-        return {f"{o}|{p}|{int(r)}|{int(w)}": e.to_dict()
-                for (o, p, r, w), e in self.entries.items()}
+        writes for ``ctvsim load``), keyed ``operation|platform|retried|warm_up|channel``."""
+        return {f"{o}|{p}|{int(r)}|{int(w)}|{c}": e.to_dict()
+                for (o, p, r, w, c), e in self.entries.items()}
 
     def drain(self) -> dict[str, Any]:
         """This process's figures since the last drain, for a worker's report to the master."""
@@ -205,19 +224,28 @@ class Recorder:
     def merge_report(self, data: Mapping[str, Any]) -> None:
         """Adds the figures of a ``report`` (exactly: histograms and counters add up)."""
         for key, value in data.items():
-            operation, platform, retried, warm_up = key.split("|")
+            operation, platform, retried, warm_up, channel = key.split("|")
             entry = self.entries.setdefault(
-                (operation, platform, retried == "1", warm_up == "1"), Entry())
+                (operation, platform, retried == "1", warm_up == "1", channel), Entry())
             entry.merge(Entry.from_dict(value))
 
     def items(self, *, retried: bool = False, warm_up: bool | None = False,
-              ) -> Iterator[tuple[str, str, Entry]]:
+              channel: str | None = None) -> Iterator[tuple[str, str, Entry]]:
         """The entries of final outcomes (or retried attempts) of the measured window, of the
-        warm-up, or of both (``warm_up=None``: what was sent, for reconciliation)."""
-        for (operation, platform, was_retried, was_warm_up), entry in sorted(
+        warm-up, or of both (``warm_up=None``: what was sent, for reconciliation), on
+        ``channel`` or on both merged (None)."""
+        merged: dict[tuple[str, str], Entry] = {}
+        for (operation, platform, was_retried, was_warm_up, on), entry in sorted(
                 self.entries.items()):
-            if was_retried == retried and warm_up in (None, was_warm_up):
-                yield operation, platform, entry
+            if was_retried == retried and warm_up in (None, was_warm_up) \
+                    and channel in (None, on):
+                merged.setdefault((operation, platform), Entry()).merge(entry)
+        for (operation, platform), entry in sorted(merged.items()):
+            yield operation, platform, entry
+
+    def channels(self) -> list[str]:
+        """The channels requests went out on."""
+        return sorted({key[4] for key in self.entries})
 
     def attach(self, environment: Any) -> None:
         """Listen to a Locust environment's events (all processes: local, master, workers)."""

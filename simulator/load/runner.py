@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from simulator import children, targets
 from simulator.behaviour import AUTO, parse_installed_base
 from simulator.bundled import bundled_directory
+from simulator.channels import channel_platforms, left_out_note, parse_channel
 from simulator.contract import STATUS_UNAUTHORIZED
 from simulator.errors import ExitCode, InputError
 from simulator.load import options, pool, reports, schedule, thresholds
@@ -98,6 +99,8 @@ class LoadOptions:
     reconcile: bool = True
     installed_base: str = "auto"
     warm_up: bool = True
+    channel: str = "s2s"  # s2s, c2s, mixed or mixed:SHARE (channels.py)
+    sdk_quirks: bool = True
 
 
 @dataclass
@@ -200,7 +203,16 @@ def prepare(args: LoadOptions) -> Plan:
     app = profile_set.app(args.app)
     if target is not None:
         targets.signing_key(app, target)  # a key that can sign for the target, or stop here
-    platforms = profile_set.app_platforms(app, options.parse_platforms(args.platforms or ""))
+    try:
+        channel = parse_channel(args.channel)
+    except ValueError as error:
+        raise InputError(f"--channel {error}") from None
+    if target is not None:
+        target.shared_base(channel.channels)  # a URL of one channel cannot serve both
+    platforms, left_out = channel_platforms(
+        profile_set, app, options.parse_platforms(args.platforms or ""), channel)
+    if left_out:
+        print(left_out_note(left_out), file=sys.stderr)
     plan: RatePlan | None = None
     warm_up_devices = 0
     if closed:
@@ -298,6 +310,7 @@ def locust_command(plan: Plan, url: str, results: Path, logs: Path, progress_fd:
         "--ctv-speed", str(args.speed), "--ctv-retries", str(args.retries),
         "--ctv-max-rps", f"{plan.max_rps:g}", "--ctv-results", str(results),
         "--ctv-installed-base", args.installed_base,
+        "--ctv-channel", args.channel, "--ctv-sdk-quirks", "on" if args.sdk_quirks else "off",
         "--ctv-progress-fd", str(progress_fd),
     ]
     if args.allow_production:
@@ -500,6 +513,7 @@ def _judge(plan: Plan, raw: dict[str, Any], stats: Counts | str | None,
         "users": plan.users, "shape": args.shape or ("ramp" if args.ramp else "constant"),
         "rate": None if rate_plan is None else (args.ramp or f"{rate_plan.peak:g}/s"),
         "speed": args.speed, "seed": args.seed, "retries": args.retries,
+        "channel": args.channel, "sdk_quirks": args.sdk_quirks,
         "processes": args.processes, "duration_s": plan.seconds,
         "users_timeline": raw["users_timeline"], "generator_cpu_s": raw["generator_cpu_s"],
         "interrupted": interrupted,

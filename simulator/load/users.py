@@ -37,7 +37,7 @@ from simulator.load.pool import DevicePool, Member
 from simulator.load.recorder import Recorder, request_name
 from simulator.load.schedule import RatePlan
 from simulator.load.world import Life, World
-from simulator.retries import Pacer, RetryPolicy
+from simulator.retries import Pacer
 
 IDLE_WAIT_S = 3600.0  # a plan that sends nothing more: wait until the run stops
 BATCH_S = 0.001  # the open model's shortest sleep between dispatches
@@ -70,35 +70,37 @@ class Sender:
     whichever greenlet runs when the signal comes, which may be this one, mid-request.
     """
 
-    def __init__(self, client: Any, retry: RetryPolicy, recorder: Recorder,
-                 platforms: Iterable[str]) -> None:
+    def __init__(self, client: Any, recorder: Recorder, platforms: Iterable[str]) -> None:
         self.client = client
-        self.retry = retry
         self.recorder = recorder
         platforms = tuple(platforms)
-        # Per phase (measured, warm-up): the names of final outcomes and of retried attempts.
+        # Per (phase, channel): the names of final outcomes and of retried attempts.
         self.names = {
-            warm_up: tuple({(op, p): request_name(op, p, retried=retried, warm_up=warm_up)
-                            for op in contract.OPERATIONS for p in platforms}
-                           for retried in (False, True))
-            for warm_up in (False, True)
+            (warm_up, channel): tuple(
+                {(op, p): request_name(op, p, retried=retried, warm_up=warm_up,
+                                       channel=channel)
+                 for op in contract.OPERATIONS for p in platforms}
+                for retried in (False, True))
+            for warm_up in (False, True) for channel in contract.CHANNELS
         }
 
-    def send(self, operation: str, platform: str, path: str, body: bytes,
-             headers: dict[str, str], warm_up: bool = False) -> bool:
-        """True when it was a first_open and the final answer accepted it: the one answer
-        that changes what the device does next, so other answers' status is not even read.
-        A warm-up request is named apart (`recorder.py`)."""
-        names, retried_names = self.names[warm_up]
+    def send(self, life: Life, event: Event, platform: str, path: str, body: bytes,
+             headers: dict[str, str]) -> None:
+        """Sends until the final answer, which the device's life then hears (``answered``).
+        A warm-up request is named apart, a C2S one marked (`recorder.py`)."""
+        operation, retry = event.operation, life.retry
+        names, retried_names = self.names[event.warm_up, life.payloads.channel]
         name = attempt = names[operation, platform]
+        if not life.accepted and operation != contract.FIRST_OPEN:
+            self.recorder.before_first_open(name)
         try:
-            if self.retry.retries == 0:
+            if retry.retries == 0:
                 # Locust annotates data as str or dict; FastHttpSession sends bytes as they
                 # are, which a signed body needs.
                 response = self.client.request("POST", path, data=body,
                                                headers=headers, name=name)
-                return (operation == contract.FIRST_OPEN
-                        and response.status_code in contract.SUCCESS_STATUSES)
+                life.answered(event, response.status_code or None)
+                return
             attempts = 0
             while True:
                 attempts += 1
@@ -106,12 +108,12 @@ class Sender:
                                          headers=headers, name=name,
                                          catch_response=True) as response:
                     status = response.status_code or None
-                    delay = self.retry.after(attempts, status, _retry_after(response))
+                    delay = retry.after(attempts, status, _retry_after(response))
                     if delay is not None:
                         response.request_meta["name"] = retried_names[operation, platform]
                 if delay is None:
-                    return (operation == contract.FIRST_OPEN
-                            and status in contract.SUCCESS_STATUSES)
+                    life.answered(event, status)
+                    return
                 attempt = ""  # this attempt is counted; the wait is not an attempt
                 gevent.sleep(delay)
                 attempt = name
@@ -133,7 +135,7 @@ class DeviceUser(FastHttpUser):
         harness = self.environment.ctvsim
         self.world: World = harness.world
         self.pacer: Pacer | None = harness.pacer
-        self.sender = Sender(self.client, harness.retry, harness.recorder, (self.platform,))
+        self.sender = Sender(self.client, harness.recorder, (self.platform,))
         self.life: Life = self.world.life(self.platform, time.monotonic())
         _no_cookie_jar(self.client)
 
@@ -166,9 +168,7 @@ class DeviceUser(FastHttpUser):
             gevent.sleep(self.pacer.reserve(time.monotonic()))
         life = self.life
         path, body, headers = self.world.request(life, event, int(time.time() * 1000))
-        if self.sender.send(event.operation, self.platform, path, body, headers,
-                            event.warm_up):
-            life.installed = True
+        self.sender.send(life, event, self.platform, path, body, headers)
 
 
 class DeviceFleet(FastHttpUser):
@@ -203,7 +203,7 @@ class DeviceFleet(FastHttpUser):
         fleet.running = True
         self.fleet = fleet
         self.world: World = harness.world
-        self.sender = Sender(self.client, harness.retry, harness.recorder, harness.platforms)
+        self.sender = Sender(self.client, harness.recorder, harness.platforms)
         _no_cookie_jar(self.client)
         self.account: RateAccount = fleet.account
         self.max_in_flight = fleet.max_in_flight
@@ -296,9 +296,7 @@ class DeviceFleet(FastHttpUser):
         life = member.life
         assert life is not None  # the pool hands out born devices only
         path, body, headers = self.world.request(life, event, int(time.time() * 1000))
-        if self.sender.send(event.operation, member.platform, path, body, headers,
-                            event.warm_up):
-            life.installed = True
+        self.sender.send(life, event, member.platform, path, body, headers)
         self.pool.give_back(member)
 
     def on_stop(self) -> None:

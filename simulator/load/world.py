@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import random
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from simulator import contract
@@ -37,9 +38,12 @@ from simulator.behaviour import (
     Timeline,
     parse_start,
 )
+from simulator.c2s import SdkDevicePayloads
+from simulator.channels import S2S_ONLY, ChannelMix, Wire
 from simulator.devices import DeviceFactory
-from simulator.payloads import CONTENT_TYPE, AppPayloads, DevicePayloads, request_id_bytes
+from simulator.payloads import DevicePayloads, request_id_bytes
 from simulator.profiles import App, ProfileSet
+from simulator.retries import FixedRetry, Retry, RetryPolicy
 
 # Simulated time starts on a Monday at midnight US Eastern, so a run plays a week from its
 # quietest hour; fixed (not "now") so that a seed fixes every timeline.
@@ -62,22 +66,32 @@ def period_days(run_seconds: float | None, speed: float | None) -> int:
     return max(PERIOD_DAYS, math.ceil(run_seconds * speed / (MS_PER_DAY / 1000))) + MARGIN_DAYS
 
 
+# When an SDK's launch counter moves (profiles/sdks.yaml): these whatever the answer.
+ON_SUCCESS = "on_success"
+ON_RESPONSE = "on_response"
+COUNTS_ANY_OUTCOME = frozenset({"at_init", "before_send"})
+
+
 class Life:
     """One device walking its timeline; the user asks it what is due and when."""
 
-    __slots__ = ("_timeline", "clock", "ended_ms", "headers", "installed", "next", "paths",
-                 "payloads")
+    __slots__ = ("_timeline", "accepted", "clock", "counter", "ended_ms", "headers",
+                 "installed", "next", "paths", "payloads", "request_ids", "retry")
 
-    def __init__(self, payloads: DevicePayloads, timeline: Timeline,
-                 clock: SimClock | None) -> None:
+    def __init__(self, payloads: DevicePayloads | SdkDevicePayloads, timeline: Timeline,
+                 clock: SimClock | None, retry: Retry, request_ids: Iterator[bytes],
+                 counter: str = ON_SUCCESS) -> None:
         self.payloads = payloads
         self.paths = payloads.paths
+        self.retry = retry  # the relay's policy on S2S, the device's SDK's on C2S
+        self.request_ids = request_ids  # in the format of the device's SDK
+        self.counter = counter  # when its SDK stops sending first_open (sdks.yaml)
         # One dict per device, its signature replaced per request: Locust copies the headers
         # it is given, and a retried attempt re-sends the same signature anyway. The API
         # answers with status codes only, so no compressed answers are asked for (without
         # an accept-encoding of its own, each request would get Locust's gzip default).
-        self.headers = {"authorization": "", "content-type": CONTENT_TYPE,
-                        "accept-encoding": "identity"}
+        self.headers = payloads.headers()
+        self.headers.setdefault("accept-encoding", "identity")
         self._timeline = timeline
         self.clock = clock  # None: as fast as possible
         self.ended_ms = 0  # once over: the simulated instant the device churned
@@ -86,6 +100,9 @@ class Life:
         # whose timeline starts past its install (no warm-up: the target knows it already)
         # is known from the start.
         self.installed = self.next is not None and self.next.launch > 1
+        # The target has accepted its first_open (or knew it already): until then, what
+        # `installed` lets through may reach it before any first_open (reconcile.py).
+        self.accepted = self.installed
 
     def due_at(self) -> float:
         """Wall time (monotonic seconds) at which the next event is due; 0 when no clock."""
@@ -97,9 +114,10 @@ class Life:
     def take(self) -> Event | None:
         """The next event to send, as the device's SDK would send it; advances the timeline.
 
-        Until a first_open has been acknowledged, the next launch sends first_open again (as
-        AppsFlyer's SDKs do) and in-app events are held back, so the receiver never sees a
-        session or in-app event before its device's first_open.
+        Until the SDK's launch counter has moved past the install (``answered``), the next
+        launch sends first_open again and in-app events are held back. An SDK that moves it
+        whatever the answer (``at_init``, ``before_send``: Roku's, the HTML5 SDK's) goes on
+        to sessions after a first_open that failed, as real devices do.
         """
         event = self.next
         self.next = self._advance()
@@ -118,6 +136,17 @@ class Life:
             self.ended_ms = stop.value
             return None
 
+    def answered(self, event: Event, status: int | None) -> None:
+        """The final answer to ``event`` (None: no answer came): a first_open's moves the
+        launch counter as the device's SDK moves it."""
+        if event.operation != contract.FIRST_OPEN or self.accepted:
+            return
+        if status in contract.SUCCESS_STATUSES:
+            self.accepted = self.installed = True
+        elif self.counter in COUNTS_ANY_OUTCOME or (
+                self.counter == ON_RESPONSE and status is not None):
+            self.installed = True
+
     @property
     def over(self) -> bool:
         return self.next is None
@@ -132,17 +161,30 @@ class WorldSettings:
     installed_base: InstalledBase = AUTO  # share of the starting devices installed already
     warm_up: bool = True  # the installed base sends its first_opens first
     days: int = PERIOD_DAYS  # the simulated period (`period_days`)
+    channel: ChannelMix = S2S_ONLY  # which devices send on C2S (channels.py)
+    sdk_quirks: bool = True  # C2S bodies with the SDKs' departures from the schema
+    forward_address: bool = True  # a loopback target: devices' addresses in X-Forwarded-For
+    path_prefixes: tuple[tuple[str, str], ...] = ()  # (channel, path under the base URL)
 
 
 class World:
     """The shared, per-process part of the simulation (see the module docstring)."""
 
     def __init__(self, profile_set: ProfileSet, app: App, dev_key: str,
-                 settings: WorldSettings) -> None:
+                 settings: WorldSettings, relay_retry: Retry | None = None) -> None:
         self.app = app
         self.settings = settings
-        self.payloads = AppPayloads(app, dev_key)
-        self._sign = self.payloads.sign
+        self.wire = Wire(profile_set, app, dev_key, settings.channel, seed=settings.seed,
+                         quirks=settings.sdk_quirks, forward_address=settings.forward_address,
+                         path_prefixes=dict(settings.path_prefixes))
+        self._sign = self.wire.sign
+        self._relay_retry = relay_retry or RetryPolicy(retries=0)
+        self._sdk_retries = {
+            name: FixedRetry(sdk.retry.attempts, sdk.retry.delay_s, sdk.retry.statuses,
+                             sdk.retry.connection)
+            for name, sdk in ((p.platform, p.sdk) for p in profile_set.profiles.values())
+            if sdk is not None
+        }
         start = parse_start(SIM_START)
         self.period = Period.of_days(start, settings.days)
         window = Period.of_days(start, INSTALL_WINDOW_DAYS)
@@ -166,7 +208,9 @@ class World:
         # Devices and timelines are the seed's; request ids are drawn afresh for each run,
         # since a receiver deduplicates by request id and a re-run with the same seed (to a
         # target that knows its devices, --no-warm-up) must be new events to it.
-        self.request_ids = request_id_bytes(random.Random(secrets.randbits(128)))
+        self.request_ids = {id_format: request_id_bytes(random.Random(secrets.randbits(128)),
+                                                        id_format)
+                            for id_format in ("uuid4", "guid")}
 
     def base_share(self, platform: str) -> float:
         """The share of `platform`'s starting devices that are of the installed base."""
@@ -182,12 +226,18 @@ class World:
         index = self._indexes[platform, replacing]
         self._indexes[platform, replacing] = index + 1
         device = self._factories[platform, replacing].device(platform)
+        payloads = self.wire.device(device, f"{self.settings.worker}:{platform}:{replacing}:"
+                                            f"{index}")
         if replacing:  # timeline streams apart from the starting devices' too
             index = -1 - index
         timeline = self._simulations[platform].timeline(device, index, installed, installs_at)
         speed = self.settings.speed
         clock = None if speed is None else SimClock(self.period, speed, wall_start)
-        return Life(self.payloads.device(device), timeline, clock)
+        if not isinstance(payloads, SdkDevicePayloads):  # a relay: the harness's policy
+            return Life(payloads, timeline, clock, self._relay_retry, self.request_ids["uuid4"])
+        sdk = payloads.sdk
+        return Life(payloads, timeline, clock, self._sdk_retries[platform],
+                    self.request_ids[sdk.request_id], sdk.counter)
 
     def request(self, life: Life, event: Event, timestamp_ms: int,
                 ) -> tuple[str, bytes, dict[str, str]]:
@@ -196,7 +246,8 @@ class World:
         The same bytes as `DevicePayloads.request`, without building a `Request` per request
         (the load generator's hot path); the headers are the life's own dict, updated.
         """
-        body = life.payloads.body(event, next(self.request_ids), timestamp_ms)
+        payloads = life.payloads
+        body = payloads.body(event, next(life.request_ids), timestamp_ms)
         headers = life.headers
-        headers["authorization"] = self._sign(body)
+        headers[payloads.signature_header] = self._sign(body)
         return life.paths[event.operation], body, headers

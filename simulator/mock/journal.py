@@ -250,10 +250,11 @@ class Journal:
         by_app: ByApp = {}
         rejected: dict[str, int] = {}
         by_channel: dict[str, dict[str, int]] = {}
+        by_channel_app: dict[str, ByApp] = {}
         for ((channel, operation, platform, app_id), status), count in sorted(
                 self._outcomes.items()):
-            node = by_app.setdefault(app_id, {}).setdefault(platform, {}).setdefault(operation, {})
-            node[str(status)] = node.get(str(status), 0) + count
+            for tree in (by_app, by_channel_app.setdefault(channel, {})):
+                _add(tree, app_id, platform, operation, str(status), count)
             statuses = by_channel.setdefault(channel, {})
             statuses[str(status)] = statuses.get(str(status), 0) + count
             if status != 202:
@@ -261,11 +262,12 @@ class Journal:
         for status, count in self._unrouted.items():
             rejected[str(status)] = rejected.get(str(status), 0) + count
         injected_by_app: ByApp = {}
+        injected_by_channel_app: dict[str, ByApp] = {}
         injected: dict[str, int] = {}
-        for ((_, operation, platform, app_id), fault), count in sorted(self._injected.items()):
-            faults = injected_by_app.setdefault(app_id, {}).setdefault(platform, {})
-            node = faults.setdefault(operation, {})
-            node[fault] = node.get(fault, 0) + count
+        for ((channel, operation, platform, app_id), fault), count in sorted(
+                self._injected.items()):
+            for tree in (injected_by_app, injected_by_channel_app.setdefault(channel, {})):
+                _add(tree, app_id, platform, operation, fault, count)
             injected[fault] = injected.get(fault, 0) + count
         total = (sum(self._outcomes.values()) + sum(self._injected.values())
                  + sum(self._unrouted.values()))
@@ -282,6 +284,8 @@ class Journal:
             "by_app": by_app,
             "by_channel": by_channel,  # final statuses (injected faults apart), per channel
             "injected_by_app": injected_by_app,
+            "by_channel_app": by_channel_app,
+            "injected_by_channel_app": injected_by_channel_app,
             "since": _iso(self.started_at),
             "ring": {"size": self.ring_size, "held": len(self._ring) if self.ring_size else 0},
             "journal_file": None if self._sink is None else self._sink.status(),
@@ -456,3 +460,9 @@ def _parse_since(value: Any) -> float | None:
         return parse_instant(str(value)).timestamp()
     except ValueError:
         raise ValueError(f"since must be epoch seconds or ISO 8601, got {value!r}") from None
+
+
+def _add(tree: ByApp, app_id: str, platform: str, operation: str, outcome: str,
+         count: int) -> None:
+    node = tree.setdefault(app_id, {}).setdefault(platform, {}).setdefault(operation, {})
+    node[outcome] = node.get(outcome, 0) + count

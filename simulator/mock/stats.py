@@ -28,6 +28,8 @@ class Counts(TypedDict):
 
     by_app: ByApp  # contract outcomes by status ("202", "400", ...)
     injected_by_app: ByApp  # injected faults by label ("503", "reset", "latency", ...)
+    by_channel_app: dict[str, ByApp]  # by_app, per channel ("s2s", "c2s")
+    injected_by_channel_app: dict[str, ByApp]  # injected_by_app, per channel
     duplicates: int
     warnings: dict[str, int]  # soft findings by rule ("ordering", ...)
 
