@@ -51,10 +51,11 @@ class Summary:
     reconciliation: dict[str, Any] | None = None
     rate: RateAccount | None = None  # the open model's account; None in the closed model
 
-    def select(self, operation: str | None, platform: str | None) -> Selection:
+    def select(self, operation: str | None, platform: str | None,
+               channel: str | None = None) -> Selection:
         """Final outcomes of one scope (None matches all), for thresholds."""
         entry = _merged(
-            e for o, p, e in self.recorder.items()
+            e for o, p, e in self.recorder.items(channel=channel)
             if operation in (None, o) and platform in (None, p)
         )
         rate = self.rate
@@ -127,6 +128,7 @@ class Summary:
                 "blocked": self._blocked(blocked_s) if self.rate is None else None,
             },
             "per_operation": {op: c["requests"] for op, c in sorted(per_operation.items())},
+            "per_channel": self._per_channel(),
             "rows": [self._row(o, p, e) for o, p, e in finals],
             "retried": [
                 {"operation": o, "platform": p, "attempts": e.histogram.count,
@@ -146,6 +148,18 @@ class Summary:
             "reconciliation": self.reconciliation,
             "warm_up": self._warm_up(),
         }
+
+    def _per_channel(self) -> dict[str, dict[str, Any]]:
+        """Final outcomes of the measured window on each channel requests went out on."""
+        out = {}
+        for channel in self.recorder.channels():
+            entries = [e for _, _, e in self.recorder.items(channel=channel)]
+            if entries:
+                merged = _merged(entries)
+                out[channel] = {"requests": merged.histogram.count, "failures": merged.failures,
+                                "latency_ms": latency(merged.histogram),
+                                "outcomes": dict(sorted(merged.outcomes.items()))}
+        return out
 
     def _warm_up(self) -> dict[str, Any] | None:
         """The installed base's first_opens before the measured window (sent and reconciled,
@@ -203,6 +217,11 @@ def format_table(data: dict[str, Any]) -> str:
         lines += _rate_lines(data["rate"])
     outcomes = ", ".join(f"{k}: {v}" for k, v in totals["outcomes"].items()) or "none"
     lines.append(f"status codes: {outcomes}")
+    channels = data.get("per_channel") or {}
+    if len(channels) > 1:  # a mixed run: each channel's share
+        lines.append("by channel: " + "; ".join(
+            f"{name} {c['requests']:,} requests, {c['failures']:,} failed, p99 "
+            f"{c['latency_ms']['p99']:.3f} ms" for name, c in channels.items()))
     lines.append(
         f"attempts: {totals['attempts']} (retried attempts: {totals['retried_attempts']}); "
         f"error rate: {totals['error_rate'] * 100:.3f} %"
@@ -258,8 +277,10 @@ def _rate_lines(rate: dict[str, Any]) -> list[str]:
 def _run_line(run: dict[str, Any]) -> str:
     load = (f"rate {run['rate']}" if run.get("rate") else f"{run['users']} users") \
         + f" ({run['shape']})"
+    channel = run.get("channel", "s2s")
+    quirks = "" if channel == "s2s" or run.get("sdk_quirks", True) else ", SDK quirks off"
     return (
         f"ctvsim load: {run['target']}, app {run['app']}, {load}, {run['seconds']:g} s, "
-        f"speed {run['speed']}, seed {run['seed']}, retries {run['retries']}, "
-        f"processes {run['processes']}"
+        f"channel {channel}{quirks}, speed {run['speed']}, seed {run['seed']}, "
+        f"retries {run['retries']}, processes {run['processes']}"
     )

@@ -6,13 +6,15 @@ Grammar (whitespace is ignored)::
     metric    := "p" percentile | "max" | "mean" | "error_rate" | "rps" | "count"
                  | open-model metric (below; they take no scope)
                  percentile: 50, 90, 95, 99, 99.9, or any number in (0, 100)
-    scope     := term { "," term }    at most one operation and one platform
-    term      := an operation (first_open, session, inapp) or a platform (roku, tizen, ...)
+    scope     := term { "," term }    at most one operation, one platform and one channel
+    term      := an operation (first_open, session, inapp), a platform (roku, tizen, ...) or
+                 a channel (s2s, c2s: in a --channel mixed run, either side alone)
     unit      := latency: "us" | "µs" | "ms" (default) | "s";  error_rate: "%" or a fraction
                  (0.005);  rps and count: none
 
 Examples: ``p99<50ms``, ``p95[session]<20ms``, ``p99[session,roku]<30ms``,
-``error_rate<0.5%``, ``error_rate[inapp]<=1%``, ``rps>2000``, ``count[first_open]>0``.
+``error_rate<0.5%``, ``error_rate[inapp]<=1%``, ``rps>2000``, ``count[first_open]>0``,
+``error_rate[c2s]<1%``.
 
 `error_rate` is final failures over final outcomes (retried attempts that later succeeded do
 not count). A threshold whose scope saw no requests fails: CI should not pass on silence.
@@ -50,7 +52,8 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 _LATENCY_UNITS_US = {"us": 1.0, "µs": 1.0, "ms": 1000.0, "s": 1_000_000.0, "": 1000.0}
 ALLOWED = (
     "allowed: METRIC[SCOPE]<|<=|>|>=VALUE, METRIC one of pNN (e.g. p50, p99, p99.9), max, "
-    "mean, error_rate, rps, count; SCOPE an operation and/or platform, e.g. p95[session,roku]<20ms"
+    "mean, error_rate, rps, count; SCOPE an operation, platform and/or channel, e.g. "
+    "p95[session,roku]<20ms"
     "; with --rate or --ramp also achieved_rps, dropped, late, lateness_pNN, scheduled_pNN "
     "(no scope)"
 )
@@ -69,6 +72,7 @@ class Threshold:
     op: str
     limit: float  # µs for latency, a fraction for error_rate
     source: str = "answer"  # latency only: one of SOURCES
+    channel: str | None = None
 
     @property
     def open_model(self) -> bool:
@@ -114,13 +118,13 @@ def parse(text: str) -> Threshold:
         raise InputError(f"--threshold {text!r}: not a threshold expression; {ALLOWED}")
     metric_word, unit = match["metric"], match["unit"]
     value = float(match["value"])
-    operation, platform = _parse_scope(text, match["scope"])
+    operation, platform, channel = _parse_scope(text, match["scope"])
     source, _, metric_word = metric_word.rpartition("_") if metric_word.startswith(
         ("lateness_", "scheduled_")) else ("answer", "", metric_word)
     metric, percentile = _metric(text, metric_word)
     limit = _limit(text, metric, value, unit)
     threshold = Threshold(compact, metric, percentile, operation, platform, match["op"], limit,
-                          source)
+                          source, channel)
     if threshold.open_model and match["scope"] is not None:
         raise InputError(f"--threshold {text!r}: {match['metric']} takes no scope (the rate "
                          "is the whole run's)")
@@ -162,22 +166,25 @@ def _limit(text: str, metric: str, value: float, unit: str) -> float:
     return value
 
 
-def _parse_scope(text: str, scope: str | None) -> tuple[str | None, str | None]:
-    operation = platform = None
+def _parse_scope(text: str, scope: str | None) -> tuple[str | None, str | None, str | None]:
+    operation = platform = channel = None
     if scope is None:
-        return None, None
+        return None, None, None
     for term in (t.strip().lower() for t in scope.split(",")):
         if term in contract.OPERATIONS and operation is None:
             operation = term
         elif term in contract.PLATFORMS and platform is None:
             platform = term
+        elif term in contract.CHANNELS and channel is None:
+            channel = term
         else:
             raise InputError(
                 f"--threshold {text!r}: scope term {term!r} is not allowed; use at most one "
-                f"operation ({', '.join(contract.OPERATIONS)}) and one platform "
-                f"({', '.join(contract.PLATFORMS)})"
+                f"operation ({', '.join(contract.OPERATIONS)}), one platform "
+                f"({', '.join(contract.PLATFORMS)}) and one channel "
+                f"({', '.join(contract.CHANNELS)})"
             )
-    return operation, platform
+    return operation, platform, channel
 
 
 def evaluate(threshold: Threshold, selection: Selection) -> Verdict:
@@ -193,10 +200,12 @@ def evaluate(threshold: Threshold, selection: Selection) -> Verdict:
 
 
 def evaluate_all(
-    thresholds: Sequence[Threshold], select: Callable[[str | None, str | None], Selection]
+    thresholds: Sequence[Threshold],
+    select: Callable[[str | None, str | None, str | None], Selection],
 ) -> list[Verdict]:
-    """`select(operation, platform)` gives the merged figures of that scope (None = all)."""
-    return [evaluate(t, select(t.operation, t.platform)) for t in thresholds]
+    """`select(operation, platform, channel)` gives the merged figures of that scope (None =
+    all)."""
+    return [evaluate(t, select(t.operation, t.platform, t.channel)) for t in thresholds]
 
 
 def _actual(threshold: Threshold, selection: Selection) -> float:
