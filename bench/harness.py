@@ -8,7 +8,10 @@
    - the same bare user without the session's cookie jar, as the harness runs (the S2S API
      sets no cookies): the harness's cost with that configuration difference taken out;
    - harness: `ctvsim load --speed max` (real devices and timelines, a fresh request id,
-     timestamp and HMAC per request, our request listener and histogram).
+     timestamp and HMAC per request, our request listener and histogram), Roku devices on S2S;
+   - harness_c2s: the same with `--channel c2s`: Roku devices as their SDK sends (its body,
+     headers and X-Forwarded-For); the ratio harness_c2s / harness is the C2S path's cost
+     (target <= 1 per request, i.e. a ratio >= 1.0 within noise).
    Requests per second of each over the same configured run time, and requests per CPU
    second of the load process during the test (its own CPU time from test start to stop, so
    other processes sharing the machine do not distort it); the ratios harness / baseline
@@ -136,13 +139,13 @@ def run_bare(locustfile: Path, url: str, users: int, seconds: int, core: int,
 
 
 def run_harness(url: str, users: int, seconds: int, core: int,
-                scratch: Path) -> tuple[float, float]:
+                scratch: Path, channel: str = "s2s") -> tuple[float, float]:
     """(requests/s, requests per CPU-second during the test) of `ctvsim load`."""
     reports = scratch / "harness"
     subprocess.run(
         [sys.executable, "-m", "simulator", "load", "--target", url, "--users", str(users),
          "--duration", f"{seconds}s", "--speed", "max", "--platforms", "roku",
-         "--report-dir", str(reports)],
+         "--channel", channel, "--report-dir", str(reports)],
         check=True, capture_output=True, preexec_fn=pinned(core), cwd=ROOT,
     )
     summary = json.loads((reports / "summary.json").read_text())
@@ -226,13 +229,15 @@ def main() -> int:
                                                          args.seconds, load_core, scratch),
                 "harness": lambda: run_harness(url, args.users, args.seconds, load_core,
                                                scratch),
+                "harness_c2s": lambda: run_harness(url, args.users, args.seconds, load_core,
+                                                   scratch, "c2s"),
             }
             results: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
             order = list(runs)
             for index in range(args.rounds):
                 # Which run goes first rotates every round: on a shared machine the slots of
                 # a round measured up to 20 % apart.
-                for name in order[index % 3:] + order[:index % 3]:
+                for name in order[index % len(order):] + order[:index % len(order)]:
                     results[name].append(runs[name]())
                 print("round: " + ", ".join(
                     f"{name} {got[-1][0]:,.0f} req/s ({got[-1][1]:,.0f} per CPU-s)"
@@ -245,15 +250,15 @@ def main() -> int:
     def median(runs: list[tuple[float, float]], index: int) -> float:
         return statistics.median(run[index] for run in runs)
 
-    def ratios(baseline: str) -> dict[str, float]:
-        """Harness / baseline: the ratio of the medians, and the median of the per-round
+    def ratios(baseline: str, measured: str = "harness") -> dict[str, float]:
+        """Measured / baseline: the ratio of the medians, and the median of the per-round
         ratios (each round's runs share the machine's state of the moment, so a
         neighbour's burst cancels out within the round)."""
-        pairs = list(zip(results[baseline], results["harness"], strict=True))
+        pairs = list(zip(results[baseline], results[measured], strict=True))
         return {
-            "rps": round(median(results["harness"], 0) / median(results[baseline], 0), 3),
+            "rps": round(median(results[measured], 0) / median(results[baseline], 0), 3),
             "per_cpu_second": round(
-                median(results["harness"], 1) / median(results[baseline], 1), 3),
+                median(results[measured], 1) / median(results[baseline], 1), 3),
             "paired_rps": round(statistics.median(h[0] / b[0] for b, h in pairs), 3),
             "paired_per_cpu_second": round(statistics.median(h[1] / b[1] for b, h in pairs), 3),
         }
@@ -265,6 +270,7 @@ def main() -> int:
                     for name, got in results.items()},
         "harness_vs_bare": ratios("bare"),
         "harness_vs_bare_without_cookies": ratios("bare_without_cookies"),
+        "c2s_vs_s2s_harness": ratios("harness", "harness_c2s"),
         "per_round": {name: [[round(x) for x in run] for run in got]
                    for name, got in results.items()},
         "devices": args.devices, "locust_process": memory,

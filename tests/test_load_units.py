@@ -149,10 +149,13 @@ def test_recorder_drain_and_merge_round_trip_like_worker_reports() -> None:
 
 def test_request_names_round_trip() -> None:
     assert parse_name(request_name("inapp", "webos", retried=True)) == (
-        "inapp", "webos", True, False)
+        "inapp", "webos", True, False, "s2s")
     assert parse_name(request_name("first_open", "roku", retried=True, warm_up=True)) == (
-        "first_open", "roku", True, True)
-    assert parse_name("inapp [webos]") == ("inapp", "webos", False, False)
+        "first_open", "roku", True, True, "s2s")
+    assert parse_name("inapp [webos]") == ("inapp", "webos", False, False, "s2s")
+    name = request_name("first_open", "roku", retried=True, warm_up=True, channel="c2s")
+    assert name == "warm-up c2s first_open [roku] retried"
+    assert parse_name(name) == ("first_open", "roku", True, True, "c2s")
     assert parse_name("/v1.0/s2s/session") is None
 
 
@@ -193,6 +196,8 @@ def _stats(by_platform: ByApp, injected: ByApp | None = None, duplicates: int = 
     """Counts as the mock emits them: statuses and fault labels are the same strings."""
     app = "com.example.ctvstream"
     return {"by_app": {app: by_platform}, "injected_by_app": {app: injected or {}},
+            "by_channel_app": {"s2s": {app: by_platform}},
+            "injected_by_channel_app": {"s2s": {app: injected or {}}},
             "duplicates": duplicates, "warnings": {"ordering": ordering} if ordering else {}}
 
 
