@@ -9,7 +9,9 @@ by the profiles' mix, filtered with --ctv-platforms). Add locustfiles/shapes.py
 (-f locustfiles/ctv.py,locustfiles/shapes.py) for the day, step and spike load shapes
 (--ctv-shape). Open model (--ctv-rate or --ctv-ramp, the second line): the one user of each
 process is a CtvFleet, so -u is the number of processes. Requests are named
-"{operation} [{platform}]". All options: `locust -f locustfiles/ctv.py --help`.
+"{operation} [{platform}]". With --ctv-channel c2s (or mixed) devices send as their platform's
+AppsFlyer SDK does, on /v1.0/c2s/, named "c2s {operation} [{platform}]". All options:
+`locust -f locustfiles/ctv.py --help`.
 `ctvsim load` runs this file too.
 """
 
@@ -29,7 +31,8 @@ class CtvDevice(DeviceUser):
     events: content views, ad views, the odd purchase. Between events it sleeps until the
     next one is due on its simulated clock (--ctv-speed 1440: a day a minute; max: no
     waiting), it sends one request at a time as the SDKs do, and re-sends as --ctv-retries
-    allows. When it stops using the app for good, the user becomes a newly installed device.
+    allows (on C2S: as its SDK does). When it stops using the app for good, the user becomes
+    a newly installed device.
     """
 
     abstract = True

@@ -83,3 +83,16 @@ def test_a_mixed_run_needs_a_target_that_serves_both_channels() -> None:
     assert done.returncode == 2
     assert "one channel's base URL: sending on both needs a base ending in /v1.0/s2s/" \
         in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_distributed_c2s_run_counts_exactly_across_workers(tmp_path: Path) -> None:
+    """Workers learn the target from the master's options, not its shared base URL (which
+    names no channel): every worker's C2S requests reach /v1.0/c2s/ and reconcile."""
+    done = ctvsim_load("--rate", "300", "--duration", "4s", "--channel", "mixed",
+                       "--processes", "2", "--report-dir", str(tmp_path))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["reconciliation"]["passed"]
+    assert summary["rate"]["scheduled"] == 1200
+    assert {c for c, v in summary["reconciliation"]["per_channel"].items()
+            if v["mock_journaled"]} == {"s2s", "c2s"}

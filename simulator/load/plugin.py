@@ -265,8 +265,11 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     if harness is None or isinstance(environment.runner, MasterRunner):
         return
     if isinstance(environment.runner, WorkerRunner):
-        # A worker runs with the master's options, which reach it only when the test starts.
-        harness.settings = _settings(environment.parsed_options, environment.host)
+        # A worker runs with the master's options, which reach it only when the test starts;
+        # the target is the master's -H as given (its `host` is the base both channels
+        # share, which names no channel).
+        parsed = environment.parsed_options
+        harness.settings = _settings(parsed, getattr(parsed, "host", None) or environment.host)
     _build(environment, harness)
     _tune_gc()
     if isinstance(environment.runner, LocalRunner):
