@@ -214,6 +214,19 @@ def test_a_schedule_that_ended_early_fails_the_run() -> None:
     assert message is not None and "ran 4.2 s of 10 s" in message and "warm-up 80 s" in message
 
 
+def test_the_backstop_allows_for_the_slowest_sdks_retries_on_c2s() -> None:
+    """HTML5 devices re-send a first_open that got no answer twice, 2 s apart: the warm-up
+    may take three timeouts and two waits per round where an S2S relay without retries
+    takes one timeout."""
+    from simulator.load import runner
+
+    relay = runner.prepare(runner.LoadOptions(rate="100", duration="10s"))
+    devices = runner.prepare(runner.LoadOptions(rate="100", duration="10s", channel="c2s"))
+    assert relay.longest_request_s == 10.0  # one network timeout
+    assert devices.longest_request_s == 3 * 10.0 + 2 * 2.0
+    assert runner._locust_seconds(devices) > runner._locust_seconds(relay)
+
+
 def test_new_installs_hold_their_rate_to_the_end_of_a_long_run() -> None:
     """Ten simulated days (a 10-minute run at a day a minute) with the period the plugin
     gives such a run: the first_opens of the last three days come at the rate of the first

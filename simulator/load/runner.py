@@ -119,6 +119,9 @@ class Plan:
     users: int  # the closed model's users (the open model's: one per process)
     max_in_flight: int
     warm_up_devices: int = 0  # the open model's installed base, per process
+    # The longest a device's request can take, every attempt timing out: the relay's policy,
+    # or on C2S the slowest SDK's (`_locust_seconds`).
+    longest_request_s: float = 0.0
     extra: list[str] = field(default_factory=list)
 
     @property
@@ -239,8 +242,16 @@ def prepare(args: LoadOptions) -> Plan:
     if args.web:
         _check_web_port(args.web_port)
     users = args.processes if plan is not None else (args.users or options.DEFAULT_USERS)
+    relay = _longest_request_s(args.retries, RetryPolicy().max_backoff_s)
+    sdks = [sdk.retry for sdk in (profile_set.profiles[name].sdk for name in platforms)
+            if sdk is not None and channel.c2s_share > 0]
+    longest = max([relay, *(_longest_request_s(r.attempts, r.delay_s) for r in sdks)])
     return Plan(args, seconds, parsed_thresholds, app.app_id, platforms, max_rps, target,
-                report_dir, plan, users, max_in_flight, warm_up_devices)
+                report_dir, plan, users, max_in_flight, warm_up_devices, longest)
+
+
+def _longest_request_s(retries: int, wait_s: float) -> float:
+    return (retries + 1) * options.NETWORK_TIMEOUT_S + retries * wait_s
 
 
 def _check_report_dir(directory: Path) -> None:
@@ -280,10 +291,9 @@ def _locust_seconds(plan: Plan) -> float:
     fails: `_cut_short`.)"""
     if not _fleet_times_itself(plan):
         return plan.seconds
-    retries = plan.args.retries
-    per_round = (retries + 1) * options.NETWORK_TIMEOUT_S + retries * RetryPolicy().max_backoff_s
     rounds = math.ceil(plan.warm_up_devices / max(1, plan.max_in_flight // plan.args.processes))
-    return plan.seconds + OPEN_MODEL_ALLOWANCE_S + STOP_TIMEOUT_S + rounds * per_round
+    return (plan.seconds + OPEN_MODEL_ALLOWANCE_S + STOP_TIMEOUT_S
+            + rounds * plan.longest_request_s)
 
 
 def _fleet_times_itself(plan: Plan) -> bool:
