@@ -11,7 +11,10 @@
      timestamp and HMAC per request, our request listener and histogram), Roku devices on S2S;
    - harness_c2s: the same with `--channel c2s`: Roku devices as their SDK sends (its body,
      headers and X-Forwarded-For); the ratio harness_c2s / harness is the C2S path's cost
-     (target <= 1 per request, i.e. a ratio >= 1.0 within noise).
+     (target: no more per request, i.e. a ratio >= 1.0 within noise). Flat out, a C2S
+     request's extra SDK headers slow the exchange with the server, which changes how many
+     requests each wake-up of the load process serves; so the cost per request is compared
+     also at a fixed rate (the open model, `--rate`, below its ceiling), in turns, paired.
    Requests per second of each over the same configured run time, and requests per CPU
    second of the load process during the test (its own CPU time from test start to stop, so
    other processes sharing the machine do not distort it); the ratios harness / baseline
@@ -22,7 +25,7 @@
    Beside it, the device state alone (World + 10,000 lives, no Locust) measured in-process.
 
 Loopback only. Usage: `.venv/bin/python bench/harness.py [--users 50] [--seconds 10]
-[--rounds 3] [--devices 10000]`.
+[--rounds 3] [--devices 10000] [--rate 1200]`.
 """
 
 from __future__ import annotations
@@ -153,6 +156,20 @@ def run_harness(url: str, users: int, seconds: int, core: int,
     return requests / seconds, requests / summary["run"]["generator_cpu_s"]
 
 
+def run_rate(url: str, rate: int, seconds: int, core: int, scratch: Path,
+             channel: str) -> float:
+    """Requests per CPU-second of `ctvsim load --rate` (the open model) on `channel`."""
+    reports = scratch / f"rate-{channel}"
+    subprocess.run(
+        [sys.executable, "-m", "simulator", "load", "--target", url, "--rate", str(rate),
+         "--duration", f"{seconds}s", "--platforms", "roku", "--channel", channel,
+         "--report-dir", str(reports)],
+        check=True, capture_output=True, preexec_fn=pinned(core), cwd=ROOT,
+    )
+    summary = json.loads((reports / "summary.json").read_text())
+    return summary["totals"]["requests"] / summary["run"]["generator_cpu_s"]
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -211,10 +228,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--rate", type=int, default=1200,
+                        help="the fixed rate at which S2S and C2S users are compared")
     parser.add_argument("--memory-seconds", type=int, default=25,
                         help="length of the run that measures the memory of --devices users")
     args = _common.parse(parser, {"users": 5, "seconds": 2, "rounds": 1, "devices": 300,
-                                  "memory_seconds": 3})
+                                  "memory_seconds": 3, "rate": 100})
     cores = sorted(os.sched_getaffinity(0))
     server_core, load_core = cores[-1], cores[0]
     with tempfile.TemporaryDirectory(prefix="ctvsim-bench-") as name:
@@ -242,6 +261,13 @@ def main() -> int:
                 print("round: " + ", ".join(
                     f"{name} {got[-1][0]:,.0f} req/s ({got[-1][1]:,.0f} per CPU-s)"
                     for name, got in results.items()), flush=True)
+            at_rate: dict[str, list[float]] = {"s2s": [], "c2s": []}
+            for index in range(args.rounds):
+                for channel in ("s2s", "c2s")[::1 if index % 2 == 0 else -1]:
+                    at_rate[channel].append(run_rate(url, args.rate, args.seconds, load_core,
+                                                     scratch, channel))
+                print(f"at {args.rate}/s: s2s {at_rate['s2s'][-1]:,.0f}, c2s "
+                      f"{at_rate['c2s'][-1]:,.0f} requests per CPU-s", flush=True)
             memory = locust_memory(url, args.devices, args.memory_seconds, load_core, scratch)
         finally:
             server.terminate()
@@ -271,6 +297,13 @@ def main() -> int:
         "harness_vs_bare": ratios("bare"),
         "harness_vs_bare_without_cookies": ratios("bare_without_cookies"),
         "c2s_vs_s2s_harness": ratios("harness", "harness_c2s"),
+        "c2s_vs_s2s_at_rate": {
+            "rate": args.rate,
+            "per_cpu_second": {channel: [round(x) for x in got]
+                               for channel, got in at_rate.items()},
+            "paired_per_cpu_second": round(statistics.median(
+                c / s for s, c in zip(at_rate["s2s"], at_rate["c2s"], strict=True)), 3),
+        },
         "per_round": {name: [[round(x) for x in run] for run in got]
                    for name, got in results.items()},
         "devices": args.devices, "locust_process": memory,
