@@ -60,6 +60,15 @@ def channel(text: str) -> Any:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+CHANNEL_HELP = (
+    "s2s (the default): a server relay's requests on the S2S API; c2s: the devices' own, as "
+    "each platform's AppsFlyer SDK sends them (platforms without one, vega, are left out); "
+    "mixed: a SHARE of the devices (default 0.5) on C2S, the rest on S2S")
+SDK_QUIRKS_HELP = (
+    "on (the default): C2S bodies as the SDKs really send them, departures from the published "
+    "schema included; off: valid under the published C2S schema")
+
+
 def on_off(text: str) -> bool:
     """``on`` or ``off``."""
     if text not in ("on", "off"):

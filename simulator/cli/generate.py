@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from simulator.cli import UsageError, note_left_out
 from simulator.cli._argtypes import (
+    CHANNEL_HELP,
+    SDK_QUIRKS_HELP,
     channel,
     installed_base,
     on_off,
@@ -65,15 +67,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-warm-up", dest="warm_up", action="store_false",
         help="leave out the installed base's first_opens (written in the hour before the "
         "period by default, so a target that replays the file knows every device)")
-    parser.add_argument(
-        "--channel", type=channel, default="s2s", metavar="s2s|c2s|mixed[:SHARE]",
-        help="s2s (the default): a server relay's requests on the S2S API; c2s: the devices' "
-        "own, as each platform's AppsFlyer SDK sends them (platforms without one, vega, are "
-        "left out); mixed: a SHARE of the devices (default 0.5) on C2S, the rest on S2S")
-    parser.add_argument(
-        "--sdk-quirks", type=on_off, default=True, metavar="on|off",
-        help="on (the default): C2S bodies as the SDKs really send them, departures from the "
-        "published schema included; off: valid under the published C2S schema")
+    parser.add_argument("--channel", type=channel, default="s2s",
+                        metavar="s2s|c2s|mixed[:SHARE]", help=CHANNEL_HELP)
+    parser.add_argument("--sdk-quirks", type=on_off, default=True, metavar="on|off",
+                        help=SDK_QUIRKS_HELP)
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--profiles", type=path, metavar="DIR",
                         help="extra profiles that add to or override the bundled ones")

@@ -6,6 +6,8 @@ import argparse
 from typing import Any
 
 from simulator.cli._argtypes import (
+    CHANNEL_HELP,
+    SDK_QUIRKS_HELP,
     non_negative_float,
     non_negative_int,
     on_off,
@@ -76,13 +78,8 @@ def register(subparsers: Any) -> None:
     add("--retries", type=non_negative_int, default=0, metavar="N",
         help="re-send failed S2S requests per the client's retry policy (default 0); a C2S "
         "device re-sends as its AppsFlyer SDK does")
-    add("--channel", default="s2s", metavar="s2s|c2s|mixed[:SHARE]",
-        help="s2s (the default): a server relay's requests; c2s: the devices' own, as each "
-        "platform's AppsFlyer SDK sends them (vega, S2S only, is left out); mixed: a SHARE of "
-        "the devices (default 0.5) on C2S, the rest on S2S")
-    add("--sdk-quirks", type=on_off, default=True, metavar="on|off",
-        help="on (the default): C2S bodies as the SDKs really send them; off: valid under "
-        "the published C2S schema")
+    add("--channel", default="s2s", metavar="s2s|c2s|mixed[:SHARE]", help=CHANNEL_HELP)
+    add("--sdk-quirks", type=on_off, default=True, metavar="on|off", help=SDK_QUIRKS_HELP)
     add("--allow-production", action="store_true",
         help="allow --target production (real events; rate-capped)")
     add("--max-rps", type=non_negative_float, default=0.0, metavar="R",
