@@ -44,11 +44,11 @@ GOLDEN = [
     ("--devices 300 --days 2 --seed 1 --installed-base 0.5",
      "441e6d0a218af85affbe9b25280910ef4a37954a9be99f264e3f4c97ac169a08"),
     ("--devices 300 --days 2 --seed 1 --channel c2s",
-     "ccca9812f99d6303306b61acf6e4ea99803ae9b63e60fe3f26f71c5e2d4890fe"),
+     "a6a0aa8ca4dc5708b0645d60ef19e574c4dd88ef0362513e2b5a625b5445d34b"),
     ("--devices 300 --days 2 --seed 1 --channel c2s --sdk-quirks off",
-     "d8c551e8af875f5d61be61cae38aa33142043c69d4d12892edbc8b77cff844b1"),
+     "342b7ee17fdc63d87a1da96263b651620190e2daa1bdd3baeb5b0df1d7291507"),
     ("--devices 200 --days 1 --seed 5 --app com.example.arcadegame --channel mixed:0.7",
-     "b39904b53fd5fe08149d9ea4c97ad11abe4c9d015e25fe6b460adf5ed4298379"),
+     "0ec0785c47c1852670bd103e19dad865c8cd3b53d532b83a7cef445b8f736dd0"),
 ]
 
 
