@@ -14,7 +14,8 @@
      (target: no more per request, i.e. a ratio >= 1.0 within noise). Flat out, a C2S
      request's extra SDK headers slow the exchange with the server, which changes how many
      requests each wake-up of the load process serves; so the cost per request is compared
-     also at a fixed rate (the open model, `--rate`, below its ceiling), in turns, paired.
+     also at a fixed rate (the open model, `--rate`, below its ceiling), in turns, paired,
+     and in-process: our work per request, and the HTTP client's writing of its head.
    Requests per second of each over the same configured run time, and requests per CPU
    second of the load process during the test (its own CPU time from test start to stop, so
    other processes sharing the machine do not distort it); the ratios harness / baseline
@@ -170,6 +171,40 @@ def run_rate(url: str, rate: int, seconds: int, core: int, scratch: Path,
     return summary["totals"]["requests"] / summary["run"]["generator_cpu_s"]
 
 
+def request_cost_us(channel: str, repeat: int = 5) -> dict[str, float]:
+    """In-process, per request on `channel` (Roku devices): microseconds of our work (body,
+    request id, instant, HMAC, headers: `World.request`), and of Locust's HTTP client
+    writing the request head with those headers (geventhttpclient's `_build_request`; left
+    out if a release renames it). Best of `repeat`."""
+    import timeit
+
+    from geventhttpclient import HTTPClient
+
+    from simulator.channels import parse_channel
+    from simulator.load.world import World, WorldSettings
+    from simulator.profiles import load_profiles
+
+    profile_set = load_profiles()
+    app = profile_set.app()
+    world = World(profile_set, app, app.dev_key,
+                  WorldSettings(1, 0, 1440.0, ("roku",), channel=parse_channel(channel)))
+    events = []
+    for _ in range(200):
+        life = world.life("roku", 0.0)
+        events += [(life, event) for event in iter(life.take, None)][:20]
+    ours = min(timeit.repeat(lambda: [world.request(life, event, 1767000000000)
+                                      for life, event in events], number=1, repeat=repeat))
+    cost = {"ours_us": round(ours / len(events) * 1e6, 2)}
+    build = getattr(HTTPClient("127.0.0.1", 9), "_build_request", None)
+    if build is not None:
+        life, event = events[-1]
+        path, body, headers = world.request(life, event, 1767000000000)
+        head = min(timeit.repeat(lambda: build("POST", "/v1.0/" + path, body, headers),
+                                 number=5000, repeat=repeat))
+        cost["request_head_us"] = round(head / 5000 * 1e6, 2)
+    return cost
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -273,6 +308,7 @@ def main() -> int:
             server.terminate()
             server.wait()
     state = device_state_memory(args.devices)
+    costs = {channel: request_cost_us(channel) for channel in ("s2s", "c2s")}
     def median(runs: list[tuple[float, float]], index: int) -> float:
         return statistics.median(run[index] for run in runs)
 
@@ -306,6 +342,7 @@ def main() -> int:
         },
         "per_round": {name: [[round(x) for x in run] for run in got]
                    for name, got in results.items()},
+        "request_cost_in_process": costs,
         "devices": args.devices, "locust_process": memory,
         "device_state_mb": round(state, 1),
     }
