@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -387,3 +388,97 @@ def test_first_open_repeats_as_each_sdk_moves_its_counter(
     following = life.take()
     assert following is not None and following.operation == next_operation
     assert life.accepted == (status == 202)
+
+
+# ------------------------------------------------------------------ bodies from the sources
+
+_ID = "6e3f3b7c-9d2a-4c1e-8f6b-2a9d4e5f6a7b"
+NOW_MS = int(time.time() * 1000)  # inside the mock's 96-hour window
+# One in-app event per SDK as its public source writes it (field order, types, headers),
+# typed from the file named beside it; the warnings are the mock's for that SDK's quirks.
+SOURCE_BODIES: list[tuple[str, str, dict[str, Any], dict[str, str], set[str]]] = [
+    ("roku", "appsflyer-roku-sample-app: AppsFlyerRokuSDK.brs (buildCommonEventFields, "
+     "trackEvent)",
+     {"device_ids": [{"type": "custom", "value": "7c1e0b2a-94d3-11f0-a5b8-6c2d4e8f0a1b"},
+                     {"type": "rida", "value": "fa73d67d-f55c-5af3-883a-726253dc7d0e"}],
+      "timestamp": "1764000000123", "request_id": "9c1b2e4d-77aa-00ff-1234-abcdefabcdef",
+      "device_os_version": "15.3.4", "device_model": "Roku 3930X", "limit_ad_tracking": False,
+      "app_version": "3.5.0", "isFirstCall": "false", "event_name": "af_purchase",
+      "event_parameters": {"af_revenue": 1.99, "af_currency": "USD"},
+      "event_custom_parameters": {"content_type": "movie"}},
+     {"Accept": "application/json", "Content-Type": "application/json",
+      "User-Agent": "Roku/DVP-15.3 (15.3.4.4312-46)"},
+     {"timestamp", "isFirstCall", "event_custom_parameters"}),
+    ("tizen", "appsflyer-html5-ctv-sdk: src/core/AppsFlyerCore.js (init, setLogEventPayload), "
+     "src/platforms/samsung.js, src/core/internal/http/requests.js (postJson)",
+     {"device_ids": [{"type": "tifa", "value": _ID},
+                     {"type": "custom", "value": "0f8fad5b-d9cb-469f-a165-70867728950e"}],
+      "limit_ad_tracking": False, "device_model": "QN65Q80C", "device_os_version": "7.0",
+      "app_version": "3.5.0", "request_id": "5b1e8d8a-3c2f-4b6e-9a7d-1e2f3a4b5c6d",
+      "timestamp": NOW_MS, "event_name": "af_purchase",
+      "event_parameters": {"af_revenue": 1.99, "af_currency": "USD"},
+      "event_custom_parameters": {"content_type": "movie"}},
+     {"Accept": "application/json", "Content-Type": "application/json",
+      "User-Agent": "Mozilla/5.0 (SMART-TV; LINUX; Tizen 7.0) AppleWebKit/537.36"},
+     {"event_custom_parameters"}),
+    ("webos", "appsflyer-html5-ctv-sdk: src/platforms/lg.js (limit_ad_tracking never read)",
+     {"device_ids": [{"type": "lgudid", "value": "25667a3b-f771-5416-b457-216c13572bb1"},
+                     {"type": "custom", "value": "0f8fad5b-d9cb-469f-a165-70867728950e"}],
+      "limit_ad_tracking": True, "device_model": "OLED55C3PUA", "device_os_version": "8.0.0",
+      "app_version": "3.5.0", "request_id": "5b1e8d8a-3c2f-4b6e-9a7d-1e2f3a4b5c6e",
+      "timestamp": NOW_MS, "event_name": "af_ad_view"},
+     {"Accept": "application/json", "Content-Type": "application/json"}, set()),
+    ("vidaa", "appsflyer-html5-ctv-sdk: src/platforms/custom.js (the earlier vidaa id type)",
+     {"device_ids": [{"type": "vidaa", "value": _ID},
+                     {"type": "custom", "value": "0f8fad5b-d9cb-469f-a165-70867728950e"}],
+      "limit_ad_tracking": True, "device_model": "55U8K", "device_os_version": "7.0",
+      "app_version": "3.5.0", "request_id": "5b1e8d8a-3c2f-4b6e-9a7d-1e2f3a4b5c6f",
+      "timestamp": NOW_MS, "event_name": "af_ad_view"},
+     {"Accept": "application/json", "Content-Type": "application/json"},
+     {"device_ids[0].type"}),
+    ("steam", "appsflyer-unity-steam-sample-app: Assets/Scenes/AppsflyerSteamModule.cs "
+     "(RequestData, Json.NET without nulls)",
+     {"timestamp": "1764000000123", "device_os_version": "10.0.22631", "device_model":
+      "Windows-64-bit", "app_version": "2.2.0",
+      "device_ids": [{"type": "custom", "value": _ID},
+                     {"type": "steamid", "value": "76561198000000001"}],
+      "request_id": "2a4c6e8f-1b3d-4f5a-8c7e-9d0f1a2b3c4d", "limit_ad_tracking": False,
+      "event_name": "af_level_achieved", "event_custom_parameters": {"mode": "campaign"}},
+     {"Content-Type": "application/json", "user-agent": "Valve/Steam HTTP Client 1.0 (480)"},
+     {"timestamp", "event_custom_parameters"}),
+    ("nativepc", "appsflyer-native-pc-sample-app: AppsflyerSampleApp/AppsflyerModule.cpp "
+     "(postDataStr: no timestamp)",
+     {"device_ids": [{"type": "custom", "value": _ID}],
+      "request_id": "3b5d7f9a-2c4e-4a6b-9d8f-0e1a2b3c4d5e", "device_os_version": "1.0.0",
+      "device_model": "Windows_32-bit", "limit_ad_tracking": False, "app_version": "2.2.0",
+      "event_parameters": {"af_revenue": 4.99, "af_currency": "USD"},
+      "event_name": "af_purchase"},
+     {"User-Agent": "Native PC/HTTP Client 1.0 (com.example.arcadegame)", "Accept": "*/*",
+      "Content-Type": "application/json"},
+     {"device_model"}),
+]
+
+
+@pytest.mark.parametrize(("platform", "source", "body", "headers", "warned"), SOURCE_BODIES,
+                         ids=[row[0] for row in SOURCE_BODIES])
+def test_what_each_sdks_source_writes_is_accepted_on_c2s_and_refused_on_s2s(
+        bundled_mock: MockServer, platform: str, source: str, body: dict[str, Any],
+        headers: dict[str, str], warned: set[str]) -> None:
+    app = app_of(platform)
+    raw = orjson.dumps(body)
+    sent = {**headers, "Authorization": signing.sign(raw, app.dev_key)}
+    root = bundled_mock.url.split("/v1.0/")[0]
+    relative = contract.relative_path(contract.INAPP, platform, app.app_id)
+    with httpx.Client(trust_env=False) as client:
+        answer = client.post(f"{root}/v1.0/c2s/{relative}", content=raw, headers=sent)
+        assert answer.status_code == 202, (source, answer.text)
+        s2s = client.post(f"{root}/v1.0/s2s/{relative}", content=raw, headers=sent)
+        assert s2s.status_code == 400 and "ip" in s2s.json()["message"]
+    [entry] = bundled_mock.requests(channel="c2s", request_id=body["request_id"])
+    deviations = {w.split(":")[0] for w in entry["warnings"]
+                  if "before any first_open" not in w}  # no first_open sent here: ordering
+    assert deviations == warned, (source, entry["warnings"])
+    # The persona writes the same fields in the same order (sdks.yaml follows the source).
+    persona = [name for name in orjson.loads(requests_of(platform, quirks=True)[2][1])
+               if name in body]
+    assert persona == [name for name in body if name in persona], source
