@@ -89,7 +89,7 @@ class SdkDevicePayloads:
         self._sdk = sdk
         self.device = device
         self.paths = sdk.app.paths(device.platform, sdk.path_prefix)
-        self._templates: dict[tuple[str, str, Any], bytes] = {}
+        self._templates: dict[tuple[str, str, str | None], bytes] = {}  # per event shape
 
     @property
     def signature_header(self) -> str:
@@ -114,7 +114,8 @@ class SdkDevicePayloads:
         return headers
 
     def body(self, event: Event, request_id: bytes, timestamp_ms: int | None = None) -> bytes:
-        key = (event.operation, event.app_version, event.spec)
+        spec = event.spec
+        key = (event.operation, event.app_version, None if spec is None else spec.name)
         template = self._templates.get(key)
         if template is None:
             template = self._templates[key] = self._template(event)
@@ -155,11 +156,15 @@ class SdkDevicePayloads:
             template = template.replace(stand_in, hole)
         return template
 
+    def _signed_headers(self, body: bytes) -> dict[str, str]:
+        headers = self.headers()
+        headers[self.signature_header] = self._sdk.app.sign(body)
+        return headers
+
     def request(self, event: Event, request_id: str, timestamp_ms: int | None = None,
                 ) -> Request:
         body = self.body(event, request_id.encode(), timestamp_ms)
-        headers = self.headers()
-        headers[self.signature_header] = self._sdk.app.sign(body)
+        headers = self._signed_headers(body)
         return Request(
             event.time_ms if timestamp_ms is None else timestamp_ms, event.operation,
             self.device.platform, self._sdk.app.app.app_id, self.paths[event.operation], body,
@@ -169,7 +174,5 @@ class SdkDevicePayloads:
     def record(self, event: Event, request_id: bytes, head: bytes) -> bytes:
         """``event`` signed, as one JSON line (``records.c2s_line``)."""
         body = self.body(event, request_id)
-        headers = self.headers()
-        headers[self.signature_header] = self._sdk.app.sign(body)
-        return records.c2s_line(event.time_ms, head, orjson.dumps(headers),
+        return records.c2s_line(event.time_ms, head, orjson.dumps(self._signed_headers(body)),
                                 json_string_content(body))
