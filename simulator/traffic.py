@@ -19,6 +19,7 @@ from simulator import behaviour, collector, contract, devices, payloads, profile
 from simulator.behaviour import Period, Simulation
 from simulator.channels import S2S_ONLY, ChannelMix, Wire, channel_platforms
 from simulator.devices import Device
+from simulator.profiles.model import REQUEST_ID_FORMATS
 from simulator.progress import ProgressBar
 
 __all__ = ["Summary", "Traffic"]
@@ -89,7 +90,7 @@ class Traffic:
         ids = {id_format: payloads.request_id_bytes(random.Random(
                    f"ctvsim-request-ids:{sim.seed}{'' if id_format == 'uuid4' else ':guid'}"),
                    id_format)
-               for id_format in ("uuid4", "guid")}
+               for id_format in REQUEST_ID_FORMATS}
         heads = {(platform, channel): records.line_heads(sim.app.app_id, platform, channel)
                  for platform in sim.profile_set.profiles for channel in contract.CHANNELS}
 

@@ -351,13 +351,12 @@ def test_a_persona_file_with_a_broken_field_names_file_line_and_field(
 def test_the_html5_sdk_retries_twice_two_seconds_apart_on_404_and_throws_only() -> None:
     sdk = PROFILES.profiles["tizen"].sdk
     assert sdk is not None
-    retry = FixedRetry(sdk.retry.attempts, sdk.retry.delay_s, sdk.retry.statuses,
-                       sdk.retry.connection)
+    retry = sdk.retry
     assert retry.after(1, 404, None) == 2.0 and retry.after(2, None, None) == 2.0
     assert retry.after(3, 404, None) is None  # two re-sends, then it gives up
     assert retry.after(1, 500, None) is None and retry.after(1, 202, None) is None
     roku = PROFILES.profiles["roku"].sdk
-    assert roku is not None and roku.retry.attempts == 0
+    assert roku is not None and roku.retry.retries == 0
 
 
 def life_of(platform: str) -> Life:

@@ -245,7 +245,7 @@ def prepare(args: LoadOptions) -> Plan:
     relay = _longest_request_s(args.retries, RetryPolicy().max_backoff_s)
     sdks = [sdk.retry for sdk in (profile_set.profiles[name].sdk for name in platforms)
             if sdk is not None and channel.c2s_share > 0]
-    longest = max([relay, *(_longest_request_s(r.attempts, r.delay_s) for r in sdks)])
+    longest = max([relay, *(_longest_request_s(r.retries, r.delay_s) for r in sdks)])
     return Plan(args, seconds, parsed_thresholds, app.app_id, platforms, max_rps, target,
                 report_dir, plan, users, max_in_flight, warm_up_devices, longest)
 

@@ -43,7 +43,8 @@ from simulator.channels import S2S_ONLY, ChannelMix, Wire
 from simulator.devices import DeviceFactory
 from simulator.payloads import DevicePayloads, request_id_bytes
 from simulator.profiles import App, ProfileSet
-from simulator.retries import FixedRetry, Retry, RetryPolicy
+from simulator.profiles.model import REQUEST_ID_FORMATS
+from simulator.retries import Retry, RetryPolicy
 
 # Simulated time starts on a Monday at midnight US Eastern, so a run plays a week from its
 # quietest hour; fixed (not "now") so that a seed fixes every timeline.
@@ -179,12 +180,6 @@ class World:
                          path_prefixes=dict(settings.path_prefixes))
         self._sign = self.wire.sign
         self._relay_retry = relay_retry or RetryPolicy(retries=0)
-        self._sdk_retries = {
-            name: FixedRetry(sdk.retry.attempts, sdk.retry.delay_s, sdk.retry.statuses,
-                             sdk.retry.connection)
-            for name, sdk in ((p.platform, p.sdk) for p in profile_set.profiles.values())
-            if sdk is not None
-        }
         start = parse_start(SIM_START)
         self.period = Period.of_days(start, settings.days)
         window = Period.of_days(start, INSTALL_WINDOW_DAYS)
@@ -210,7 +205,7 @@ class World:
         # target that knows its devices, --no-warm-up) must be new events to it.
         self.request_ids = {id_format: request_id_bytes(random.Random(secrets.randbits(128)),
                                                         id_format)
-                            for id_format in ("uuid4", "guid")}
+                            for id_format in REQUEST_ID_FORMATS}
 
     def base_share(self, platform: str) -> float:
         """The share of `platform`'s starting devices that are of the installed base."""
@@ -236,8 +231,8 @@ class World:
         if not isinstance(payloads, SdkDevicePayloads):  # a relay: the harness's policy
             return Life(payloads, timeline, clock, self._relay_retry, self.request_ids["uuid4"])
         sdk = payloads.sdk
-        return Life(payloads, timeline, clock, self._sdk_retries[platform],
-                    self.request_ids[sdk.request_id], sdk.counter)
+        return Life(payloads, timeline, clock, sdk.retry, self.request_ids[sdk.request_id],
+                    sdk.counter)
 
     def request(self, life: Life, event: Event, timestamp_ms: int,
                 ) -> tuple[str, bytes, dict[str, str]]:

@@ -26,7 +26,6 @@ from simulator.profiles.model import (
     ProfileSet,
     Sdk,
     SdkQuirk,
-    SdkRetry,
     WeightedTable,
     render_user_agent,
 )
@@ -34,6 +33,6 @@ from simulator.profiles.yamldoc import YamlDoc
 
 __all__ = [
     "AD_ID_FORMATS", "UA_PLACEHOLDERS", "AdId", "App", "AppVersion", "Behaviour", "DeviceModel",
-    "EventSpec", "Profile", "ProfileSet", "Sdk", "SdkQuirk", "SdkRetry", "WeightedTable",
+    "EventSpec", "Profile", "ProfileSet", "Sdk", "SdkQuirk", "WeightedTable",
     "YamlDoc", "default_profiles_dir", "load_apps", "load_profiles", "render_user_agent",
 ]

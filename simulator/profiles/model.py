@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from simulator.errors import InputError
+from simulator.retries import FixedRetry
 
 T = TypeVar("T")
 
@@ -99,14 +100,6 @@ RETRY_ON_CONNECTION = "connection"
 
 
 @dataclass(frozen=True, slots=True)
-class SdkRetry:
-    attempts: int  # re-sends after the first attempt
-    delay_s: float
-    statuses: frozenset[int]  # the answers that are re-sent
-    connection: bool  # whether a request that got no answer is re-sent
-
-
-@dataclass(frozen=True, slots=True)
 class SdkQuirk:
     name: str
     what: str  # the departure from the published schema, in a sentence
@@ -130,7 +123,7 @@ class Sdk:
     id_type: str | None  # the ad id type written instead of the profile's
     headers: tuple[tuple[str, str], ...]  # (name, template: {signature} {user_agent})
     counter: str  # COUNTERS
-    retry: SdkRetry
+    retry: FixedRetry  # its re-sends, as the policy the senders apply
     quirks: tuple[SdkQuirk, ...]
 
     def with_quirks(self) -> Sdk:

@@ -20,9 +20,9 @@ from simulator.profiles.model import (
     TIMESTAMP_FORMATS,
     Sdk,
     SdkQuirk,
-    SdkRetry,
 )
 from simulator.profiles.yamldoc import MISSING, YamlDoc, contract_problems, join, kind
+from simulator.retries import FixedRetry
 
 # The fields an SDK's body may hold that the generator has a value for; any other field an
 # SDK writes takes its value from `constants`.
@@ -198,7 +198,7 @@ def _read_counter(doc: YamlDoc, node: Node, where: str) -> str | None:
     return doc.choice(found["counter"], f"{where}.counter", COUNTERS) if found else None
 
 
-def _read_retry(doc: YamlDoc, node: Node, where: str) -> SdkRetry | None:
+def _read_retry(doc: YamlDoc, node: Node, where: str) -> FixedRetry | None:
     found = doc.fields(node, where, ("attempts",), ("delay_s", "on"))
     if found is None:
         return None
@@ -223,7 +223,7 @@ def _read_retry(doc: YamlDoc, node: Node, where: str) -> SdkRetry | None:
         doc.fail(node, f"{where}.on", "is required when attempts > 0")
     if attempts is None or delay is None:
         return None
-    return SdkRetry(int(attempts), delay, frozenset(statuses), connection)
+    return FixedRetry(int(attempts), delay, frozenset(statuses), connection)
 
 
 def _read_quirks(doc: YamlDoc, node: Node, where: str) -> tuple[SdkQuirk, ...] | None:
