@@ -481,3 +481,22 @@ def test_what_each_sdks_source_writes_is_accepted_on_c2s_and_refused_on_s2s(
     persona = [name for name in orjson.loads(requests_of(platform, quirks=True)[2][1])
                if name in body]
     assert persona == [name for name in body if name in persona], source
+
+
+def test_send_keeps_x_forwarded_for_towards_loopback_only(tmp_path: Path) -> None:
+    """The decision, in-process (nothing leaves the machine): a C2S line's device address
+    header stays for a loopback target and is dropped for any other host."""
+    from simulator.cli.send import _without_forwarded_for
+    from simulator.targets import resolve_target
+
+    out = tmp_path / "c2s.jsonl"
+    assert main(["generate", "--devices", "3", "--channel", "c2s", "--platforms", "tizen",
+                 "-o", str(out)]) == 0
+    line = next(parse_lines(str(out), out.open("rb")))
+    assert FORWARDED_FOR in line.headers
+    assert resolve_target("http://localhost:8080/v1.0/c2s/").local
+    assert not resolve_target("https://sandbox-events.appsflyer.com/v1.0/c2s/").local
+    kept = dict(line.headers)
+    dropped = _without_forwarded_for(line).headers
+    assert FORWARDED_FOR not in dropped and "authorization" in dropped
+    assert {k: v for k, v in kept.items() if k != FORWARDED_FOR} == dropped
