@@ -23,23 +23,16 @@ from simulator.errors import InputError
 from simulator.payloads import AppPayloads, DevicePayloads
 from simulator.profiles import App, ProfileSet
 
-__all__ = ["CHANNEL_CHOICES", "S2S_ONLY", "ChannelMix", "Wire", "channel_platforms",
-           "left_out_note", "parse_channel"]
+__all__ = ["S2S_ONLY", "ChannelMix", "Wire", "channel_platforms", "left_out_note",
+           "parse_channel"]
 
 MIXED: Final = "mixed"
 MIXED_SHARE: Final = 0.5  # of the devices on C2S in a mixed run, unless given
-CHANNEL_CHOICES: Final = (contract.S2S, contract.C2S, MIXED)
 
 
 @dataclass(frozen=True, slots=True)
 class ChannelMix:
     c2s_share: float  # 0: all S2S; 1: all C2S
-
-    @property
-    def name(self) -> str:
-        if self.c2s_share == 0:
-            return contract.S2S
-        return contract.C2S if self.c2s_share == 1 else f"{MIXED}:{self.c2s_share:g}"
 
     @property
     def channels(self) -> tuple[str, ...]:

@@ -228,11 +228,11 @@ class World:
         timeline = self._simulations[platform].timeline(device, index, installed, installs_at)
         speed = self.settings.speed
         clock = None if speed is None else SimClock(self.period, speed, wall_start)
+        request_ids = self.request_ids[payloads.request_id_format]
         if not isinstance(payloads, SdkDevicePayloads):  # a relay: the harness's policy
-            return Life(payloads, timeline, clock, self._relay_retry, self.request_ids["uuid4"])
-        sdk = payloads.sdk
-        return Life(payloads, timeline, clock, sdk.retry, self.request_ids[sdk.request_id],
-                    sdk.counter)
+            return Life(payloads, timeline, clock, self._relay_retry, request_ids)
+        return Life(payloads, timeline, clock, payloads.sdk.retry, request_ids,
+                    payloads.sdk.counter)
 
     def request(self, life: Life, event: Event, timestamp_ms: int,
                 ) -> tuple[str, bytes, dict[str, str]]:
