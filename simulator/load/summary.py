@@ -155,10 +155,7 @@ class Summary:
         for channel in self.recorder.channels():
             entries = [e for _, _, e in self.recorder.items(channel=channel)]
             if entries:
-                merged = _merged(entries)
-                out[channel] = {"requests": merged.histogram.count, "failures": merged.failures,
-                                "latency_ms": latency(merged.histogram),
-                                "outcomes": dict(sorted(merged.outcomes.items()))}
+                out[channel] = self._row("all", "all", _merged(entries))
         return out
 
     def _warm_up(self) -> dict[str, Any] | None:
